@@ -1,0 +1,1 @@
+"""The ``dextog`` command line."""

@@ -1,0 +1,1 @@
+"""Procedural articulated objects: generators, annotations, catalogue and split."""

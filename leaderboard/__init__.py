@@ -1,0 +1,1 @@
+"""Leaderboard submissions, verification, store and rendering (later issues)."""

@@ -1,0 +1,1 @@
+"""PPO training and evaluation of the reference policies (later issues)."""

@@ -1,0 +1,114 @@
+"""Finding objects: by id in the built-in catalogue, or from any folder a user supplies.
+
+A user object is a folder with a URDF and an ``annotation.json`` (docs/object_format.md);
+:func:`load_object_dir` checks both and cross-checks the annotation against the URDF,
+so the rest of the code never needs to know whether an object was generated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dextog_gym.objects.annotation import AnnotationError, ObjectAnnotation, load_annotation
+from dextog_gym.objects.build import SPLIT_FILE
+from dextog_gym.objects.spec import CATEGORIES
+from dextog_gym.paths import objects_dir
+
+MAX_URDF_BYTES = 16 * 1024 * 1024
+ANNOTATION_FILE = "annotation.json"
+
+
+@dataclass(frozen=True)
+class ObjectAsset:
+    id: str
+    folder: Path
+    annotation: ObjectAnnotation
+    split: str | None  # "seen" | "unseen" for catalogue objects, None for user objects
+
+    @property
+    def category(self) -> str:
+        return self.annotation.category
+
+    @property
+    def urdf_path(self) -> Path:
+        return self.folder / self.annotation.urdf
+
+
+def _urdf_structure(path: Path) -> tuple[set[str], dict[str, str]]:
+    """Link names and {joint name: joint type} of a URDF, with errors naming the file."""
+    if not path.is_file():
+        raise AnnotationError(path, "urdf", "URDF file not found")
+    if path.stat().st_size > MAX_URDF_BYTES:
+        raise AnnotationError(path, "urdf", f"larger than {MAX_URDF_BYTES} bytes")
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise AnnotationError(path, "urdf", f"not valid XML: {exc}") from None
+    if root.tag != "robot":
+        raise AnnotationError(path, "urdf", f"root element is <{root.tag}>, expected <robot>")
+    links = {link.get("name", "") for link in root.findall("link")}
+    joints = {j.get("name", ""): j.get("type", "") for j in root.findall("joint")}
+    return links, joints
+
+
+def load_object_dir(folder: Path | str, split: str | None = None) -> ObjectAsset:
+    """Load and cross-check one object folder (built-in or user-supplied)."""
+    folder = Path(folder)
+    ann_path = folder / ANNOTATION_FILE
+    ann = load_annotation(ann_path)
+    urdf = folder / ann.urdf
+    links, joints = _urdf_structure(urdf)
+    joint = ann.task_joint
+    if joint.name not in joints:
+        raise AnnotationError(ann_path, "task_joint.name",
+                              f"joint {joint.name!r} not in {urdf} (joints: {sorted(joints)})")
+    if joints[joint.name] != joint.kind:
+        raise AnnotationError(ann_path, "task_joint.type",
+                              f"{joint.kind!r} but {urdf} declares {joint.name!r} as {joints[joint.name]!r}")
+    for name, part in ann.parts.items():
+        if part.link not in links:
+            raise AnnotationError(ann_path, f"parts.{name}.link", f"link {part.link!r} not in {urdf}")
+    return ObjectAsset(ann.id, folder, ann, split)
+
+
+@lru_cache(maxsize=1)
+def _split() -> dict[str, str]:
+    path = objects_dir() / SPLIT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: object split not found; run `dextog assets build`")
+    doc = json.loads(path.read_text())
+    return {obj: name for name in ("seen", "unseen") for obj in doc[name]}
+
+
+def list_objects(category: str | None = None, split: str | None = None) -> list[str]:
+    """Catalogue ids, optionally one category and/or one split ("seen", "unseen", "all")."""
+    if category is not None and category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}")
+    if split not in (None, "all", "seen", "unseen"):
+        raise ValueError(f"unknown split {split!r}; use 'seen', 'unseen' or 'all'")
+    ids = sorted(_split())
+    if category is not None:
+        ids = [i for i in ids if _category_of(i) == category]
+    if split in ("seen", "unseen"):
+        ids = [i for i in ids if _split()[i] == split]
+    return ids
+
+
+def _category_of(obj_id: str) -> str:
+    return obj_id.rsplit("_", 1)[0]
+
+
+@lru_cache(maxsize=None)
+def get_object(obj_id: str) -> ObjectAsset:
+    """A catalogue object by id; unknown ids get a clear error with close matches."""
+    known = _split()
+    if obj_id not in known:
+        close = difflib.get_close_matches(obj_id, known, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown object id {obj_id!r}.{hint} (`dextog assets list` shows all {len(known)})")
+    return load_object_dir(objects_dir() / _category_of(obj_id) / obj_id, split=known[obj_id])

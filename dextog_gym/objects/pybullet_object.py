@@ -1,0 +1,123 @@
+"""An articulated object living in a pybullet client: placing, θ, part positions.
+
+The resistance of the task joint (spring back to θ = 0, or thread friction) is a
+force-limited motor re-issued by :meth:`ArticulatedObject.apply_resistance`; its force
+comes from the annotation, the one source of truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pybullet as p
+
+from dextog_gym.objects.annotation import TaskJoint
+from dextog_gym.objects.catalog import ObjectAsset
+
+# Contact parameters for every object link. Lateral friction 1.0 (rubber on plastic);
+# a little spinning/rolling friction so round parts do not creep on the table.
+LATERAL_FRICTION = 1.0
+SPINNING_FRICTION = 0.002
+ROLLING_FRICTION = 0.0001
+
+
+def _yaw_quat_xyzw(yaw: float) -> list[float]:
+    return [0.0, 0.0, float(np.sin(yaw / 2)), float(np.cos(yaw / 2))]
+
+
+def _wxyz_to_xyzw(q: np.ndarray) -> list[float]:
+    return [float(q[1]), float(q[2]), float(q[3]), float(q[0])]
+
+
+class ArticulatedObject:
+    def __init__(self, client: int, asset: ObjectAsset, body: int, joint_index: int, link_index: dict[str, int]):
+        self.client = client
+        self.asset = asset
+        self.body = body
+        self.joint_index = joint_index
+        self.link_index = link_index  # link name -> pybullet link index (-1 = base)
+
+    @property
+    def task_joint(self) -> TaskJoint:
+        return self.asset.annotation.task_joint
+
+    @classmethod
+    def load(cls, client: int, asset: ObjectAsset, xy: tuple[float, float] = (0.0, 0.0),
+             yaw: float = 0.0) -> "ArticulatedObject":
+        """Load at the resting pose, shifted by ``xy`` and turned by ``yaw`` about z."""
+        rest = asset.annotation.resting_pose
+        position = rest.position + np.array([xy[0], xy[1], 0.0])
+        _, orn = p.multiplyTransforms([0, 0, 0], _yaw_quat_xyzw(yaw), [0, 0, 0], _wxyz_to_xyzw(rest.quat_wxyz))
+        body = p.loadURDF(str(asset.urdf_path), position.tolist(), orn, useFixedBase=rest.fixed_base,
+                          flags=p.URDF_USE_INERTIA_FROM_FILE, physicsClientId=client)
+        base_name = p.getBodyInfo(body, physicsClientId=client)[0].decode()
+        link_index = {base_name: -1}
+        joint_index = -1
+        for j in range(p.getNumJoints(body, physicsClientId=client)):
+            info = p.getJointInfo(body, j, physicsClientId=client)
+            link_index[info[12].decode()] = j
+            if info[1].decode() == asset.annotation.task_joint.name:
+                joint_index = j
+        if joint_index < 0:
+            raise ValueError(f"{asset.urdf_path}: task joint {asset.annotation.task_joint.name!r} not loaded")
+        for link in link_index.values():
+            p.changeDynamics(body, link, lateralFriction=LATERAL_FRICTION, spinningFriction=SPINNING_FRICTION,
+                             rollingFriction=ROLLING_FRICTION, physicsClientId=client)
+        obj = cls(client, asset, body, joint_index, link_index)
+        obj.apply_resistance()
+        return obj
+
+    def apply_resistance(self) -> None:
+        joint = self.task_joint
+        if joint.resistance == "spring":
+            p.setJointMotorControl2(self.body, self.joint_index, p.POSITION_CONTROL,
+                                    targetPosition=joint.zero_position, force=joint.max_force,
+                                    physicsClientId=self.client)
+        else:
+            p.setJointMotorControl2(self.body, self.joint_index, p.VELOCITY_CONTROL, targetVelocity=0.0,
+                                    force=joint.max_force, physicsClientId=self.client)
+
+    def release_joint(self) -> None:
+        """Switch the resistance off (the joint then moves freely): for tests and pictures."""
+        p.setJointMotorControl2(self.body, self.joint_index, p.VELOCITY_CONTROL, targetVelocity=0.0, force=0.0,
+                                physicsClientId=self.client)
+
+    def joint_position(self) -> float:
+        return float(p.getJointState(self.body, self.joint_index, physicsClientId=self.client)[0])
+
+    def theta(self) -> float:
+        """Task progress: 0 at rest, 1 when the task joint has gone its full way."""
+        return self.task_joint.theta(self.joint_position())
+
+    def set_theta(self, theta: float) -> None:
+        p.resetJointState(self.body, self.joint_index, self.task_joint.position(theta), 0.0,
+                          physicsClientId=self.client)
+
+    def base_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """(position, quaternion xyzw) of the object frame."""
+        pos, orn = p.getBasePositionAndOrientation(self.body, physicsClientId=self.client)
+        return np.array(pos), np.array(orn)
+
+    def link_pose(self, link: str) -> tuple[np.ndarray, np.ndarray]:
+        index = self.link_index[link]
+        if index < 0:
+            return self.base_pose()
+        state = p.getLinkState(self.body, index, computeForwardKinematics=True, physicsClientId=self.client)
+        return np.array(state[4]), np.array(state[5])
+
+    def part_points_world(self, part: str) -> np.ndarray:
+        """The annotated points of ``part`` in the world frame, at the current joint position."""
+        surface = self.asset.annotation.parts[part]
+        pos, orn = self.link_pose(surface.link)
+        rot = np.array(p.getMatrixFromQuaternion(orn.tolist())).reshape(3, 3)
+        return surface.points @ rot.T + pos
+
+    def part_normal_world(self, part: str) -> np.ndarray | None:
+        surface = self.asset.annotation.parts[part]
+        if surface.normal is None:
+            return None
+        _, orn = self.link_pose(surface.link)
+        rot = np.array(p.getMatrixFromQuaternion(orn.tolist())).reshape(3, 3)
+        return rot @ surface.normal
+
+    def functional_point_world(self) -> np.ndarray:
+        return self.part_points_world(self.asset.annotation.functional_part).mean(axis=0)

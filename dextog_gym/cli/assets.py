@@ -1,0 +1,120 @@
+"""``dextog assets``: build, list, validate and picture the hand and the objects."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dextog_gym.tables import format_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("assets", help="build, list, validate and show the hand and objects")
+    asub = parser.add_subparsers(dest="assets_command", metavar="ACTION", required=True)
+
+    build = asub.add_parser("build", help="regenerate the 80 objects (and, with --hand, the hand) deterministically")
+    build.add_argument("--hand", action="store_true", help="also re-convert the Shadow Hand from gymnasium-robotics")
+    build.add_argument("--out", type=Path, default=None, help="objects folder (default: assets/objects)")
+    build.set_defaults(func=cmd_build)
+
+    listing = asub.add_parser("list", help="table of objects: id, category, split, size, mass, task joint")
+    listing.add_argument("--category", default=None, help="only this category")
+    listing.add_argument("--split", default="all", choices=["all", "seen", "unseen"])
+    listing.set_defaults(func=cmd_list)
+
+    validate = asub.add_parser("validate", help="load every object and the hand; measure rest drift and joint travel")
+    validate.add_argument("--category", default=None, help="only this category")
+    validate.set_defaults(func=cmd_validate)
+
+    show = asub.add_parser("show", help="render an object (annotated parts highlighted) or the hand to PNG")
+    show.add_argument("target", metavar="OBJECT_ID|hand", help="an object id (see `dextog assets list`) or 'hand'")
+    show.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    show.add_argument("--theta", type=float, default=0.0, help="task progress to show the object at (0..1)")
+    show.add_argument("--yaw", type=float, default=35.0, help="camera yaw in degrees")
+    show.add_argument("--pitch", type=float, default=-25.0, help="camera pitch in degrees")
+    show.set_defaults(func=cmd_show)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from dextog_gym.objects.build import build_all
+    from dextog_gym.paths import objects_dir
+
+    if args.hand:
+        from dextog_gym.hand.convert import convert
+        from dextog_gym.paths import hand_dir
+
+        print(f"hand: wrote {convert(hand_dir())}")
+    dest = args.out or objects_dir()
+    ids = build_all(dest)
+    print(f"objects: wrote {len(ids)} objects and split.json to {dest}")
+    return 0
+
+
+def object_rows(category: str | None, split: str) -> list[list[object]]:
+    from dextog_gym.objects.catalog import get_object, list_objects
+
+    rows = []
+    for obj_id in list_objects(category, split):
+        asset = get_object(obj_id)
+        ann = asset.annotation
+        joint = ann.task_joint
+        travel = abs(joint.full_position - joint.zero_position)
+        travel_txt = f"{travel * 1000:.1f} mm" if joint.kind == "prismatic" else f"{travel * 57.2958:.1f} deg"
+        size = " x ".join(f"{s * 100:.1f}" for s in ann.size_m)
+        rows.append([obj_id, ann.category, asset.split, size, f"{ann.mass_kg * 1000:.0f}",
+                     f"{joint.name} ({joint.kind}, {joint.resistance})", travel_txt, ", ".join(ann.parts)])
+    return rows
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = object_rows(args.category, args.split)
+    print(format_table(["id", "category", "split", "size cm (x y z)", "mass g", "task joint", "travel", "parts"],
+                       rows))
+    print(f"{len(rows)} objects")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from dextog_gym.objects.catalog import get_object, list_objects
+    from dextog_gym.objects.validate import mesh_report, physics_report
+
+    failures = 0
+    rows = []
+    ids = list_objects(args.category)
+    try:
+        from tqdm import tqdm
+
+        ids_iter = tqdm(ids, desc="validating", unit="obj", leave=False)
+    except ImportError:  # pragma: no cover - tqdm is a core dependency
+        ids_iter = ids
+    for obj_id in ids_iter:
+        asset = get_object(obj_id)
+        phys = physics_report(asset)
+        meshes = mesh_report(asset)
+        watertight = all(w and sdf_in > 0 > sdf_out for w, sdf_in, sdf_out in meshes.values())
+        spring = asset.annotation.task_joint.resistance == "spring"
+        back_ok = phys.returns() if spring else phys.theta_released > 0.95
+        ok = phys.rest_drift_m < 0.01 and phys.theta_pushed > 0.97 and back_ok and watertight
+        failures += not ok
+        rows.append([obj_id, f"{phys.rest_drift_m * 1000:.2f}", f"{phys.theta_pushed:.3f}",
+                     f"{phys.theta_released:.3f}", "yes" if watertight else "NO", "ok" if ok else "FAIL"])
+    print(format_table(["id", "rest drift mm (2 s)", "θ pushed", "θ released", "watertight", "result"], rows))
+    print(f"{len(rows) - failures}/{len(rows)} objects pass")
+    return 1 if failures else 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    if args.target == "hand":
+        from dextog_gym.hand.show import render_hand_png
+
+        out = render_hand_png(args.out)
+    else:
+        from dextog_gym.objects.catalog import get_object
+        from dextog_gym.objects.show import save_object_picture
+
+        if not 0.0 <= args.theta <= 1.0:
+            raise ValueError(f"--theta must be within [0, 1], got {args.theta}")
+        out = save_object_picture(get_object(args.target), args.out, theta=args.theta, yaw=args.yaw,
+                                  pitch=args.pitch)
+    print(f"wrote {out}")
+    return 0

@@ -93,8 +93,14 @@ class ArticulatedObject:
                           physicsClientId=self.client)
 
     def base_pose(self) -> tuple[np.ndarray, np.ndarray]:
-        """(position, quaternion xyzw) of the object frame."""
-        pos, orn = p.getBasePositionAndOrientation(self.body, physicsClientId=self.client)
+        """(position, quaternion xyzw) of the object frame (the URDF base link frame).
+
+        pybullet reports the base's centre of mass; undo the URDF inertial offset.
+        """
+        com_pos, com_orn = p.getBasePositionAndOrientation(self.body, physicsClientId=self.client)
+        inertial_pos, inertial_orn = p.getDynamicsInfo(self.body, -1, physicsClientId=self.client)[3:5]
+        inv_pos, inv_orn = p.invertTransform(inertial_pos, inertial_orn)
+        pos, orn = p.multiplyTransforms(com_pos, com_orn, inv_pos, inv_orn)
         return np.array(pos), np.array(orn)
 
     def link_pose(self, link: str) -> tuple[np.ndarray, np.ndarray]:

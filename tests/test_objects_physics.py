@@ -18,7 +18,9 @@ ALL = list_objects()
 def test_rests_travels_and_returns(obj_id):
     asset = get_object(obj_id)
     report = physics_report(asset, rest_seconds=2.0)
-    assert report.rest_drift_m < 0.01
+    assert report.rest_drift_m < 0.01  # the bar: < 1 cm over 2 s
+    # Eroded collision hulls: the object rests where its mesh says, not on Bullet's margin.
+    assert report.rest_drift_m < 0.0005
     if asset.annotation.resting_pose.fixed_base:
         assert report.rest_drift_m == 0.0
     assert report.theta_pushed > 0.97

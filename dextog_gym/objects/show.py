@@ -45,7 +45,7 @@ def render_object(asset: ObjectAsset, theta: float = 0.0, yaw: float = 35.0, pit
         for name in asset.annotation.parts:
             _add_markers(client, obj.part_points_world(name), PART_COLOURS.get(name, DEFAULT_COLOUR), marker)
         centre, _ = obj.base_pose()
-        camera = Camera(target=tuple(centre), distance=2.0 * size + 0.03, yaw=yaw, pitch=pitch,
+        camera = Camera(target=tuple(centre), distance=1.4 * size + 0.03, yaw=yaw, pitch=pitch,
                         width=width, height=height)
         return render(client, camera)
     finally:

@@ -31,7 +31,7 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
     base_parts = [
         g.cylinder(circum_r, barrel_len, [0.0, 0.0, 0.0], axis="x", sides=6),
         g.frustum(circum_r, 0.0012, tip_len, [barrel_len, 0.0, 0.0], axis="x", sides=6),
-        g.box([clip_len, 0.003, 0.0025], [0.004 + clip_len / 2, 0.0, across / 2 + 0.00125]),
+        g.box([clip_len, 0.003, 0.003], [0.004 + clip_len / 2, 0.0, across / 2 + 0.0015]),
     ]
     button_parts = [g.cylinder(button_r, button_out + 0.006, [-button_out, 0.0, 0.0], axis="x", sides=16)]
     face = g.sample_disc_points(rng, 32, [-button_out, 0.0, 0.0], 0.8 * button_r, "x")

@@ -40,7 +40,7 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
         g.box([2 * hinge_inset, 0.8 * width, hinge_z + arm_t / 2 - base_t],
               [x_rear + hinge_inset, 0.0, (base_t + hinge_z + arm_t / 2) / 2]),
         # The anvil under the arm's front: a low pad, as on real staplers.
-        g.box([0.18 * length, 0.6 * width, 0.002], [length / 2 - 0.12 * length, 0.0, base_t + 0.001]),
+        g.box([0.18 * length, 0.6 * width, 0.004], [length / 2 - 0.12 * length, 0.0, base_t]),
     ]
     nose = 0.25 * arm_len
     arm_parts = [

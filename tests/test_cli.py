@@ -42,3 +42,13 @@ def test_show_unknown_object_is_a_clear_error(tmp_path, capsys):
 def test_validate_one_category(capsys):
     assert main(["assets", "validate", "--category", "pen"]) == 0
     assert "16/16 objects pass" in capsys.readouterr().out
+
+
+def test_demo_prints_tables_and_writes_pictures(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "80 objects: 70 seen, 10 unseen" in out
+    assert "24 + 6-DoF floating wrist" in out
+    pictures = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pictures == ["bottle_000.png", "hand.png", "pen_000.png", "sprayer_press_000.png",
+                        "sprayer_trigger_000.png", "stapler_000.png"]

@@ -100,6 +100,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
                      f"{phys.theta_released:.3f}", "yes" if watertight else "NO", "ok" if ok else "FAIL"])
     print(format_table(["id", "rest drift mm (2 s)", "θ pushed", "θ released", "watertight", "result"], rows))
     print(f"{len(rows) - failures}/{len(rows)} objects pass")
+    if args.category is None:
+        from dextog_gym.cli.demo import format_hand_report
+
+        print(format_hand_report())
     return 1 if failures else 0
 
 

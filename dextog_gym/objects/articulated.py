@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 
 from dextog_gym.objects import geometry
 from dextog_gym.objects.annotation import FORMAT
+from dextog_gym.objects.spec import CATEGORIES
 
 # A moving link lighter than this makes the spring motor and contacts jittery in Bullet.
 MIN_LINK_MASS_KG = 0.005
@@ -61,8 +62,7 @@ class PartSpec:
 @dataclass
 class ObjectSpec:
     id: str
-    category: str
-    mass_kg: float
+    category: str  # mass, functional part and resting behaviour come from spec.CATEGORIES
     base: LinkSpec
     moving: LinkSpec
     joint: JointSpec
@@ -71,9 +71,6 @@ class ObjectSpec:
     resistance: str
     max_force: float
     parts: dict[str, PartSpec]
-    functional_part: str
-    fixed_base: bool
-    random_yaw: bool
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -148,8 +145,9 @@ def _link_xml(link: LinkSpec, mass: float, mesh_dir: Path) -> str:
 
 def _split_mass(spec: ObjectSpec) -> tuple[float, float]:
     volumes = [geometry.union(link.parts).volume for link in (spec.base, spec.moving)]
-    moving = max(MIN_LINK_MASS_KG, spec.mass_kg * volumes[1] / sum(volumes))
-    return spec.mass_kg - moving, moving
+    total = CATEGORIES[spec.category].mass_kg
+    moving = max(MIN_LINK_MASS_KG, total * volumes[1] / sum(volumes))
+    return total - moving, moving
 
 
 def urdf_text(spec: ObjectSpec, mesh_dir: Path) -> str:
@@ -175,6 +173,7 @@ def _rounded(values: np.ndarray) -> list:
 
 
 def annotation_dict(spec: ObjectSpec, size: np.ndarray) -> dict[str, Any]:
+    family = CATEGORIES[spec.category]
     parts = {}
     for name, part in spec.parts.items():
         parts[name] = {
@@ -187,7 +186,7 @@ def annotation_dict(spec: ObjectSpec, size: np.ndarray) -> dict[str, Any]:
         "id": spec.id,
         "category": spec.category,
         "urdf": "object.urdf",
-        "mass_kg": spec.mass_kg,
+        "mass_kg": family.mass_kg,
         "task_joint": {
             "name": spec.joint.name,
             "type": spec.joint.kind,
@@ -196,12 +195,12 @@ def annotation_dict(spec: ObjectSpec, size: np.ndarray) -> dict[str, Any]:
             "resistance": {"kind": spec.resistance, "max_force": spec.max_force},
         },
         "parts": parts,
-        "functional_part": spec.functional_part,
+        "functional_part": family.functional_part,
         "resting_pose": {
             "position": _rounded([0.0, 0.0, size[2] / 2.0]),
             "quat_wxyz": [1.0, 0.0, 0.0, 0.0],
-            "fixed_base": spec.fixed_base,
-            "random_yaw": spec.random_yaw,
+            "fixed_base": family.fixed_base,
+            "random_yaw": family.random_yaw,
         },
         "size_m": _rounded(size),
         "params": {k: round(float(v), 6) for k, v in sorted(spec.params.items())},

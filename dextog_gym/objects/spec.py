@@ -15,7 +15,8 @@ class CategorySpec:
     mass_kg: float
     required_parts: tuple[str, ...]
     functional_part: str
-    fixed_base: bool
+    fixed_base: bool  # bottles are fixed so the cap can be twisted
+    random_yaw: bool  # environments may turn the resting object about z
     description: str
 
 
@@ -28,15 +29,15 @@ SPLIT_SEED = 7
 CATEGORIES: dict[str, CategorySpec] = {
     spec.name: spec
     for spec in (
-        CategorySpec("stapler", 0.3, ("S_top", "S_bottom"), "S_top", False,
+        CategorySpec("stapler", 0.3, ("S_top", "S_bottom"), "S_top", False, True,
                      "base + top arm on a rear hinge; pressing the arm down clicks"),
-        CategorySpec("sprayer_press", 0.3, ("S_button",), "S_button", False,
+        CategorySpec("sprayer_press", 0.3, ("S_button",), "S_button", False, True,
                      "bottle + pump head + push button (prismatic, ~8 mm)"),
-        CategorySpec("sprayer_trigger", 0.3, ("S_trigger",), "S_trigger", False,
+        CategorySpec("sprayer_trigger", 0.3, ("S_trigger",), "S_trigger", False, True,
                      "bottle + head + trigger on a hinge; pulling the trigger sprays"),
-        CategorySpec("bottle", 0.3, ("c_cap",), "c_cap", True,
+        CategorySpec("bottle", 0.3, ("c_cap",), "c_cap", True, False,
                      "bottle fixed to the table + cap turning a quarter to open"),
-        CategorySpec("pen", 0.1, ("S_button",), "S_button", False,
+        CategorySpec("pen", 0.1, ("S_button",), "S_button", False, True,
                      "barrel + click button (prismatic, ~3 mm)"),
     )
 }

@@ -11,7 +11,6 @@ import numpy as np
 
 from dextog_gym.objects import geometry as g
 from dextog_gym.objects.articulated import JointSpec, LinkSpec, ObjectSpec, PartSpec
-from dextog_gym.objects.spec import CATEGORIES
 
 # Thread friction (N m): a light twist, but the cap does not spin freely when brushed.
 CAP_FRICTION_TORQUE = 0.03
@@ -36,7 +35,6 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
     return ObjectSpec(
         id=obj_id,
         category="bottle",
-        mass_kg=CATEGORIES["bottle"].mass_kg,
         base=LinkSpec("bottle", base_parts, (0.55, 0.8, 0.95, 1.0)),
         moving=LinkSpec("cap", cap_parts, (0.9, 0.3, 0.1, 1.0)),
         joint=JointSpec("cap_screw", "revolute", np.array([0.0, 0.0, cap_z]), np.zeros(3),
@@ -46,8 +44,5 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
         resistance="friction",
         max_force=CAP_FRICTION_TORQUE,
         parts={"c_cap": PartSpec("cap", np.array([[0.0, 0.0, cap_h / 2]]), None)},
-        functional_part="c_cap",
-        fixed_base=True,
-        random_yaw=False,
         params={"height": height, "body_radius": radius, "cap_radius": cap_r, "cap_height": cap_h},
     )

@@ -11,7 +11,6 @@ import numpy as np
 
 from dextog_gym.objects import geometry as g
 from dextog_gym.objects.articulated import JointSpec, LinkSpec, ObjectSpec, PartSpec
-from dextog_gym.objects.spec import CATEGORIES
 
 # Click spring (N): far above the button's weight, about what a thumb meets on a real pen.
 SPRING_FORCE = 2.0
@@ -38,7 +37,6 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
     return ObjectSpec(
         id=obj_id,
         category="pen",
-        mass_kg=CATEGORIES["pen"].mass_kg,
         base=LinkSpec("barrel", base_parts, (0.1, 0.2, 0.7, 1.0)),
         moving=LinkSpec("button", button_parts, (0.85, 0.85, 0.85, 1.0)),
         joint=JointSpec("click", "prismatic", np.zeros(3), np.zeros(3), np.array([1.0, 0.0, 0.0]), 0.0, travel),
@@ -47,8 +45,5 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
         resistance="spring",
         max_force=SPRING_FORCE,
         parts={"S_button": PartSpec("button", face, np.array([-1.0, 0.0, 0.0]))},
-        functional_part="S_button",
-        fixed_base=False,
-        random_yaw=True,
         params={"length": length, "across_flats": across, "button_radius": button_r, "travel_m": travel},
     )

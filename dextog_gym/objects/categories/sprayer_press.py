@@ -10,7 +10,6 @@ import numpy as np
 
 from dextog_gym.objects import geometry as g
 from dextog_gym.objects.articulated import JointSpec, LinkSpec, ObjectSpec, PartSpec
-from dextog_gym.objects.spec import CATEGORIES
 
 # Return spring of the pump (N): well above the button's weight (< 0.1 N), low enough
 # that one fingertip presses it.
@@ -48,7 +47,6 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
     return ObjectSpec(
         id=obj_id,
         category="sprayer_press",
-        mass_kg=CATEGORIES["sprayer_press"].mass_kg,
         base=LinkSpec("bottle", base_parts, (0.2, 0.55, 0.85, 1.0)),
         moving=LinkSpec("button", button_parts, (0.95, 0.95, 0.95, 1.0)),
         joint=JointSpec("pump", "prismatic", np.array([0.0, 0.0, button_z]), np.zeros(3),
@@ -58,9 +56,6 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
         resistance="spring",
         max_force=SPRING_FORCE,
         parts={"S_button": PartSpec("button", top, np.array([0.0, 0.0, 1.0]))},
-        functional_part="S_button",
-        fixed_base=False,
-        random_yaw=True,
         params={"height": height, "body_radius": radius, "button_radius": button_r,
                 "travel_m": travel},
     )

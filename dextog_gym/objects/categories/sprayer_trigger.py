@@ -11,7 +11,6 @@ import numpy as np
 
 from dextog_gym.objects import geometry as g
 from dextog_gym.objects.articulated import JointSpec, LinkSpec, ObjectSpec, PartSpec
-from dextog_gym.objects.spec import CATEGORIES
 
 # Return spring of the trigger (N m): about 3 N at the middle of a 4 cm trigger.
 SPRING_TORQUE = 0.06
@@ -61,7 +60,6 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
     return ObjectSpec(
         id=obj_id,
         category="sprayer_trigger",
-        mass_kg=CATEGORIES["sprayer_trigger"].mass_kg,
         base=LinkSpec("bottle", base_parts, (0.3, 0.75, 0.35, 1.0)),
         moving=LinkSpec("trigger", trigger_parts, (0.95, 0.85, 0.2, 1.0)),
         joint=JointSpec("trigger_hinge", "revolute", np.array([hinge_x, 0.0, head_bottom]), np.zeros(3),
@@ -71,9 +69,6 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
         resistance="spring",
         max_force=SPRING_TORQUE,
         parts={"S_trigger": PartSpec("trigger", face, np.array([1.0, 0.0, 0.0]))},
-        functional_part="S_trigger",
-        fixed_base=False,
-        random_yaw=True,
         params={"height": height, "body_half_x": half_x, "body_half_y": half_y,
                 "trigger_length": trigger_len, "travel_rad": travel},
     )

@@ -11,7 +11,6 @@ import numpy as np
 
 from dextog_gym.objects import geometry as g
 from dextog_gym.objects.articulated import JointSpec, LinkSpec, ObjectSpec, PartSpec
-from dextog_gym.objects.spec import CATEGORIES
 
 # Spring torque holding the arm up (N m): several times the arm's gravity torque
 # (≈ 0.12 kg × 9.81 × 0.09 m ≈ 0.1 N m at most), so it rests raised yet a fingertip
@@ -56,7 +55,6 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
     return ObjectSpec(
         id=obj_id,
         category="stapler",
-        mass_kg=CATEGORIES["stapler"].mass_kg,
         base=LinkSpec("base", base_parts, (0.15, 0.15, 0.17, 1.0)),
         moving=LinkSpec("arm", arm_parts, (0.75, 0.12, 0.12, 1.0)),
         joint=JointSpec("arm_hinge", "revolute", np.array([hinge_x, 0.0, hinge_z]),
@@ -69,9 +67,6 @@ def generate(obj_id: str, rng: np.random.Generator) -> ObjectSpec:
             "S_top": PartSpec("arm", top_points, np.array([0.0, 0.0, 1.0])),
             "S_bottom": PartSpec("base", bottom_points, np.array([0.0, 0.0, -1.0])),
         },
-        functional_part="S_top",
-        fixed_base=False,
-        random_yaw=True,
         params={"length": length, "width": width, "base_thickness": base_t, "arm_thickness": arm_t,
                 "travel_rad": travel},
     )

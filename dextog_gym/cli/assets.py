@@ -80,14 +80,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     failures = 0
     rows = []
-    ids = list_objects(args.category)
-    try:
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        ids_iter = tqdm(ids, desc="validating", unit="obj", leave=False)
-    except ImportError:  # pragma: no cover - tqdm is a core dependency
-        ids_iter = ids
-    for obj_id in ids_iter:
+    for obj_id in tqdm(list_objects(args.category), desc="validating", unit="obj", leave=False):
         asset = get_object(obj_id)
         phys = physics_report(asset)
         meshes = mesh_report(asset)

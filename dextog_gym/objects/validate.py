@@ -60,7 +60,7 @@ def physics_report(asset: ObjectAsset, rest_seconds: float = 2.0) -> PhysicsRepo
 def link_meshes(asset: ObjectAsset) -> dict[str, trimesh.Trimesh]:
     """The watertight visual mesh of each link (``meshes/<link>.obj``), in link frames."""
     meshes = {}
-    for link in {part.link for part in asset.annotation.parts.values()} | _urdf_links(asset):
+    for link in sorted(_urdf_links(asset)):
         path = asset.folder / "meshes" / f"{link}.obj"
         if path.is_file():
             meshes[link] = trimesh.load(path, force="mesh", process=True)

@@ -1,0 +1,81 @@
+"""A saved grasp file as a source: how any new generator is evaluated without plugging in code.
+
+The file is loaded (and fully validated) once; ``sample`` only draws rows, so sampling is cheap
+and reproducible for a given ``rng``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dextog_gym.grasps import Grasps
+
+if TYPE_CHECKING:
+    from dextog_gym.objects.catalog import ObjectAsset
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FileSource:
+    """Grasps read from one ``.npz`` written by :meth:`Grasps.save`."""
+
+    name = "file"
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._grasps = Grasps.load(self.path)
+        self._sha256 = _sha256(self.path)
+
+    def __repr__(self) -> str:
+        return f"FileSource({str(self.path)!r}, {len(self._grasps)} grasps, {len(self.object_ids())} objects)"
+
+    @property
+    def grasps(self) -> Grasps:
+        """Everything in the file."""
+        return self._grasps
+
+    def object_ids(self) -> list[str]:
+        return list(self._grasps.object_ids)
+
+    def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator) -> Grasps:
+        """``n`` of the file's grasps for ``obj``, drawn with ``rng``.
+
+        With ``n`` up to the number available the draw is without replacement, in random order.
+        Beyond it, every grasp appears once and the remaining ``n - available`` are drawn with
+        replacement, all shuffled together. Provenance is the file's, plus ``file`` (its name)
+        and ``file_sha256``.
+        """
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        obj_id = obj.id
+        if obj_id not in self._grasps.object_ids:
+            raise ValueError(f"{self.path}: no grasps for object {obj_id!r}; the file has: "
+                             f"{', '.join(self._grasps.object_ids) or '(no objects)'}")
+        own_task = self._grasps.task_of(obj_id)
+        if own_task != task:
+            raise ValueError(f"{self.path}: grasps of {obj_id!r} are for task {own_task!r}, not {task!r}")
+        pool = self._grasps.for_object(obj_id)
+        available = len(pool)
+        if available == 0 and n > 0:
+            raise ValueError(f"{self.path}: object {obj_id!r} is listed but has no grasps")
+        if n <= available:
+            idx = rng.choice(available, size=n, replace=False)
+        else:
+            extra = rng.integers(0, available, size=n - available)
+            idx = rng.permutation(np.concatenate([np.arange(available), extra]))
+        out = pool.select(idx)
+        provenance = {**out.provenance, "file": self.path.name, "file_sha256": self._sha256}
+        return Grasps(out.object_ids, out.tasks, out.object_index, out.positions, out.quats_wxyz,
+                      out.joints, out.extras, provenance)

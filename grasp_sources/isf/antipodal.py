@@ -1,0 +1,151 @@
+"""Antipodal candidates: pick opposed surface pairs, then fit thumb and finger pads onto them.
+
+This is the ISF idea (fit the finger contact surfaces to object surface points, jointly over the
+palm transform and the finger joints) applied to a Shadow Hand with gradients: a surface point
+p1 and the point p2 where the ray along −n1 leaves the object give a pair the hand can squeeze
+across (width 4 mm–9 cm, normals roughly opposed). The thumb pad goes on one, the index pad on
+the other, the middle pad is drawn onto the surface beside the index, and then ring and little
+fingers curl until they touch. Pinches of buttons, caps and pen ends come from this family; the
+approach–close family in ``sampler.py`` gives the wrapping power grasps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dextog_gym.hand import model
+from grasp_sources.isf.hand_batch import JOINT
+from grasp_sources.isf.rotations import align, axis_angle, rotvec, unit
+from grasp_sources.isf.sampler import SYNERGIES, Candidates, CandidateSampler
+
+MIN_WIDTH_M, MAX_WIDTH_M = 0.004, 0.09
+RAY_STEP_M = 0.001
+MIN_OPPOSITION = 0.6  # -n1·n2
+FIT_ITERATIONS = 40
+ROLL_TRIALS = 8
+PEN_MARGIN_M = 0.0015
+
+# Pinch poses found offline with torch FK (thumb pad to the index/middle midpoint, opposed normals)
+# for a closed pinch and a 3 cm one; widths in between and beyond are interpolated linearly.
+_PINCH_0 = {"FFJ3": -0.35, "FFJ2": 1.57, "FFJ1": 0.29, "MFJ3": -0.35, "MFJ2": 1.57, "MFJ1": 0.3,
+            "THJ4": 0.69, "THJ3": 1.22, "THJ2": -0.05, "THJ1": 0.52}
+_PINCH_3CM = {"FFJ3": -0.35, "FFJ2": 1.29, "FFJ1": 0.09, "MFJ3": -0.35, "MFJ2": 1.3, "MFJ1": 0.08,
+              "THJ4": 0.78, "THJ3": 1.15, "THJ2": -0.13, "THJ1": 0.52}
+_OTHERS = {"RFJ2": 0.3, "LFJ2": 0.3}
+
+
+def _vec(values: dict[str, float]) -> np.ndarray:
+    out = np.zeros(model.NUM_JOINTS)
+    for k, v in {**_OTHERS, **values}.items():
+        out[JOINT[k]] = v
+    return out
+
+
+PINCH_0, PINCH_3CM = _vec(_PINCH_0), _vec(_PINCH_3CM)
+
+
+class AntipodalSampler:
+    def __init__(self, base: CandidateSampler):
+        self.base = base
+        self.hand = base.hand
+        self.sdf = base.sdf
+        self.shape = base.shape
+
+    def pairs(self, b: int, rng: np.random.Generator):
+        idx = rng.choice(self.base.approachable, size=b)
+        p1 = self.shape.points[idx]
+        n1 = self.shape.normals[idx]
+        steps = np.arange(1, int(MAX_WIDTH_M / RAY_STEP_M) + 1) * RAY_STEP_M
+        ray = p1[:, None] - n1[:, None] * steps[None, :, None]
+        with torch.no_grad():
+            inside = self.sdf(torch.as_tensor(ray, dtype=self.hand.dtype)).numpy() > 0
+        # The exit: the first outside sample after at least one inside sample.
+        seen_inside = np.maximum.accumulate(inside, axis=1)
+        exit_mask = seen_inside & ~inside
+        has_exit = exit_mask.any(axis=1)
+        first = exit_mask.argmax(axis=1)
+        width = steps[first]
+        p2 = p1 - n1 * width[:, None]
+        _, p2, n2 = self.shape.nearest(p2)
+        width = np.linalg.norm(p2 - p1, axis=1)
+        ok = has_exit & (width >= MIN_WIDTH_M) & (width <= MAX_WIDTH_M) & ((n1 * n2).sum(1) <= -MIN_OPPOSITION)
+        return idx, p1, n1, p2, n2, width, ok
+
+    def sample(self, b: int, rng: np.random.Generator) -> Candidates:
+        dt = self.hand.dtype
+        idx, p1, n1, p2, n2, width, ok = self.pairs(b, rng)
+        idx, p1, n1, p2, n2, width = (a[ok] for a in (idx, p1, n1, p2, n2, width))
+        m = len(idx)
+        if m == 0:
+            empty = np.zeros((0,))
+            return Candidates(np.zeros((0, 3, 3)), np.zeros((0, 3)), np.zeros((0, model.NUM_JOINTS)), empty, empty)
+        swap = rng.random(m) < 0.5  # the thumb takes p1 or p2
+        c_th = np.where(swap[:, None], p2, p1)
+        n_th = np.where(swap[:, None], n2, n1)
+        c_ff = np.where(swap[:, None], p1, p2)
+        n_ff = np.where(swap[:, None], n1, n2)
+        lo, hi = self.hand.lower.numpy(), self.hand.upper.numpy()
+        blend = (width / 0.03)[:, None]
+        q0 = PINCH_0 + blend * (PINCH_3CM - PINCH_0) + rng.normal(size=(m, model.NUM_JOINTS)) * 0.03 * (hi - lo)
+        q0 = torch.as_tensor(np.clip(q0, lo, hi), dtype=dt)
+        as_t = lambda a: torch.as_tensor(a, dtype=dt)  # noqa: E731
+        c_th, n_th, c_ff, n_ff = as_t(c_th), as_t(n_th), as_t(c_ff), as_t(n_ff)
+        with torch.no_grad():
+            eye = torch.eye(3, dtype=dt).expand(m, 3, 3)
+            pad_p, _ = self.hand.pads(q0, eye, torch.zeros(m, 3, dtype=dt))
+            d_hand = unit(pad_p[:, 1] - pad_p[:, 0])
+            d_obj = unit(c_ff - c_th)
+            # Half of all rolls about the squeeze axis put the palm through the object: try a few
+            # and start from the one whose hand penetrates the object and the table least.
+            frames0, _ = self.hand.link_frames(q0)
+            local = self.hand.surface(frames0)
+            base_rot = align(d_hand, d_obj)
+            start = as_t(rng.uniform(0, 2 * np.pi, m))
+            best_cost = torch.full((m,), float("inf"), dtype=dt)
+            rot0 = base_rot.clone()
+            trans0 = torch.zeros(m, 3, dtype=dt)
+            for k in range(ROLL_TRIALS):
+                r = axis_angle(d_obj, start + 2 * np.pi * k / ROLL_TRIALS) @ base_rot
+                t = (c_th + c_ff) / 2 - (r @ ((pad_p[:, 0] + pad_p[:, 1]) / 2)[..., None]).squeeze(-1)
+                pts = local @ r.transpose(1, 2) + t[:, None]
+                cost = torch.relu(self.sdf(pts)).sum(1) + torch.relu(-self.base._height(pts)).sum(1)
+                better = cost < best_cost
+                best_cost = torch.where(better, cost, best_cost)
+                rot0 = torch.where(better[:, None, None], r, rot0)
+                trans0 = torch.where(better[:, None], t, trans0)
+        rot, trans, q = self._fit(rot0, trans0, q0, c_th, n_th, c_ff, n_ff)
+        synergy = np.ones(m, dtype=int)
+        closed = torch.as_tensor(SYNERGIES[0][1], dtype=dt).expand(m, -1).clone()
+        keep_joints = torch.as_tensor([not n.startswith(("RF", "LF")) for n in model.JOINT_NAMES])
+        closed[:, keep_joints] = q[:, keep_joints]  # only ring and little fingers still curl
+        q = self.base.close(rot, trans, q, closed)
+        return Candidates(rot.numpy().astype(float), trans.numpy().astype(float), q.numpy().astype(float),
+                          synergy, idx)
+
+    def _fit(self, rot0, trans0, q0, c_th, n_th, c_ff, n_ff):
+        dt = self.hand.dtype
+        m = q0.shape[0]
+        q = q0.clone().requires_grad_(True)
+        dx = torch.zeros(m, 3, dtype=dt, requires_grad=True)
+        dw = torch.zeros(m, 3, dtype=dt, requires_grad=True)
+        opt = torch.optim.Adam([{"params": [q], "lr": 0.03}, {"params": [dx], "lr": 0.002},
+                                {"params": [dw], "lr": 0.03}])
+        for _ in range(FIT_ITERATIONS):
+            opt.zero_grad()
+            r = rotvec(dw) @ rot0
+            t = trans0 + dx
+            frames, _ = self.hand.link_frames(q, r, t)
+            pts = self.hand.surface(frames)
+            pad_p, pad_n = self.hand.pads(q, r, t)
+            target = 1e4 * (((pad_p[:, 0] - c_th) ** 2).sum(-1) + ((pad_p[:, 1] - c_ff) ** 2).sum(-1))
+            opposition = 1.0 * ((1 + (pad_n[:, 0] * n_th).sum(-1)) + (1 + (pad_n[:, 1] * n_ff).sum(-1)))
+            middle = 1e3 * self.sdf(pad_p[:, 2]) ** 2 + 10 * torch.relu((pad_p[:, 2] - c_ff).norm(dim=-1) - 0.03) ** 2
+            pen = 1e3 * (torch.relu(self.sdf(pts) - PEN_MARGIN_M) ** 2).sum(1)
+            table = 1e3 * (torch.relu(-self.base._height(pts)) ** 2).sum(1)
+            (target + opposition + middle + pen + table).sum().backward()
+            opt.step()
+            with torch.no_grad():
+                q.copy_(torch.maximum(torch.minimum(q, self.hand.upper), self.hand.lower))
+        with torch.no_grad():
+            return rotvec(dw) @ rot0, trans0 + dx, q.detach().clone()

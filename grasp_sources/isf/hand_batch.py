@@ -1,0 +1,107 @@
+"""The hand as the samplers see it: batched torch FK, surface samples grouped by finger, anchors.
+
+Everything is expressed for the wrist (root link) frame at the identity, so a candidate grasp is
+"these joints, then this rigid transform": the rigid part can then be searched cheaply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dextog_gym.hand import model
+from dextog_gym.hand.fk_torch import TorchHandFK
+from dextog_gym.hand.surface import sample_hand_surface
+from dextog_gym.hand.urdf import parse_urdf
+
+HAND_SAMPLE_SEED = 11
+JOINT = {name: i for i, name in enumerate(model.JOINT_NAMES)}
+
+
+def finger_of_link(link: str) -> str | None:
+    return link[:2] if link[:2] in model.FINGERS else None
+
+
+class HandBatch:
+    """Shared, read-only hand data for batched sampling (float32, CPU)."""
+
+    def __init__(self, n_points: int = 1024, dtype: torch.dtype = torch.float32):
+        self.dtype = dtype
+        self.fk = TorchHandFK(dtype=dtype)
+        names, index, points, _ = sample_hand_surface(n_points, np.random.default_rng(HAND_SAMPLE_SEED))
+        self.link_names = names
+        order = np.argsort(index, kind="stable")
+        index, points = index[order], points[order]
+        self.link_index = torch.as_tensor(index)
+        self.points = torch.as_tensor(points, dtype=dtype)
+        self._groups = [(int(i), self.points[index == i]) for i in np.unique(index)]
+        # Finger of each surface sample (-1: palm, wrist, forearm).
+        finger = [model.FINGERS.index(f) if (f := finger_of_link(n)) else -1 for n in names]
+        self.sample_finger = torch.as_tensor(finger)[self.link_index]
+        lower, upper = model.joint_limits()
+        self.lower = torch.as_tensor(lower, dtype=dtype)
+        self.upper = torch.as_tensor(upper, dtype=dtype)
+        # Joints each finger moves while closing (indices into JOINT_NAMES).
+        self.finger_joints = {
+            f: [JOINT[n] for n in model.JOINT_NAMES if n.startswith(f.upper())] for f in model.FINGERS
+        }
+        # moved_links[j, l]: joint j moves link l (l is the joint's child or one of its descendants).
+        robot = parse_urdf()
+        children: dict[str, list[str]] = {}
+        for j in robot.joints:
+            children.setdefault(j.parent, []).append(j.child)
+
+        def below(link: str) -> set[str]:
+            out = {link}
+            for c in children.get(link, []):
+                out |= below(c)
+            return out
+
+        by_name = {j.name: j for j in robot.joints}
+        self.moved_links = torch.tensor(
+            [[link in below(by_name[name].child) for link in names] for name in model.JOINT_NAMES]
+        )
+        self.palm_center = torch.as_tensor(model.PALM_CENTER, dtype=dtype)
+        self.palm_normal = torch.as_tensor(model.PALM_NORMAL, dtype=dtype)
+
+    def link_frames(self, q: torch.Tensor, rot: torch.Tensor | None = None, trans: torch.Tensor | None = None):
+        """Link transforms [B, L, 4, 4] (sample links only) for joints q[B,24] and a wrist pose."""
+        b = q.shape[0]
+        ident = torch.zeros(b, 4, dtype=self.dtype)
+        ident[:, 0] = 1
+        poses = self.fk(torch.zeros(b, 3, dtype=self.dtype), ident, q)
+        frames = torch.stack([poses[n] for n in self.link_names], dim=1)
+        palm = poses[model.PALM_LINK]
+        if rot is not None:
+            wrist = torch.zeros(b, 1, 4, 4, dtype=self.dtype)
+            wrist[:, 0, :3, :3] = rot
+            wrist[:, 0, :3, 3] = trans
+            wrist[:, 0, 3, 3] = 1
+            frames = wrist @ frames
+            palm = wrist[:, 0] @ palm
+        return frames, palm
+
+    def surface(self, frames: torch.Tensor) -> torch.Tensor:
+        """Hand surface samples [B, S, 3] from link frames [B, L, 4, 4].
+
+        Samples are stored grouped by link, so each link is one batched matmul (gathering a
+        4x4 per sample instead costs ~4x more, forward and backward).
+        """
+        parts = [
+            pts @ frames[:, link, :3, :3].transpose(1, 2) + frames[:, link, None, :3, 3]
+            for link, pts in self._groups
+        ]
+        return torch.cat(parts, dim=1)
+
+    def pads(self, q: torch.Tensor, rot: torch.Tensor, trans: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pad centres and outward normals [B, 5, 3] for the wrist pose (rot [B,3,3], trans [B,3])."""
+        b = q.shape[0]
+        ident = torch.zeros(b, 4, dtype=self.dtype)
+        ident[:, 0] = 1
+        p, n = self.fk.fingertip_pads(torch.zeros(b, 3, dtype=self.dtype), ident, q)
+        return (rot[:, None] @ p[..., None]).squeeze(-1) + trans[:, None], (rot[:, None] @ n[..., None]).squeeze(-1)
+
+    def palm(self, palm_frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Palm centre and outward palm normal [B, 3] from the palm link frame [B, 4, 4]."""
+        rot, trans = palm_frame[:, :3, :3], palm_frame[:, :3, 3]
+        return (rot @ self.palm_center) + trans, rot @ self.palm_normal

@@ -1,0 +1,128 @@
+"""Finding a grasp source by name: a saved ``.npz``, a ``"module:Class"`` string, or an entry point.
+
+Third parties plug a generator in by installing a package that declares an entry point in the
+group ``dextog_gym.grasp_sources``; nothing here is cached, so a distribution that appears on
+``sys.path`` later (an install, or a test's fake ``*.dist-info``) is seen by the next call.
+Every failure to resolve a spec is a :class:`GraspSourceError` that says what was tried and
+how to spell the alternatives, never a traceback from deep inside a plugin's imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from dextog_gym.grasps import Grasps
+
+if TYPE_CHECKING:
+    from dextog_gym.objects.catalog import ObjectAsset
+
+ENTRY_POINT_GROUP = "dextog_gym.grasp_sources"
+_MODULE_CLASS = re.compile(r"(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)\Z")
+
+
+@runtime_checkable
+class GraspSource(Protocol):
+    """What the environments need from a generator: n grasps of one object for one task."""
+
+    name: str
+
+    def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator) -> Grasps: ...
+
+
+class GraspSourceError(ValueError):
+    """A source spec that cannot be resolved, imported or instantiated."""
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    """Entry points of the group by name; the first distribution wins a duplicated name."""
+    found: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def available_sources() -> list[str]:
+    """Names registered under ``ENTRY_POINT_GROUP`` (whether or not their modules import)."""
+    return sorted(_entry_points())
+
+
+def get_source(spec: str | os.PathLike, **kwargs: Any) -> GraspSource:
+    """Resolve ``spec``, in this order, to a source instance (``kwargs`` go to its constructor).
+
+    1. a path ending in ``.npz`` or naming an existing file: ``FileSource(path)``;
+    2. ``"package.module:Class"``: import the module, instantiate the attribute;
+    3. an entry-point name (``available_sources()``): load it and instantiate.
+    """
+    text = os.fspath(spec)
+    if isinstance(spec, os.PathLike) or text.endswith(".npz") or Path(text).is_file():
+        from grasp_sources.file import FileSource
+
+        if kwargs:
+            raise GraspSourceError(f"a grasp file source takes no options, got {sorted(kwargs)}")
+        return FileSource(text)
+    match = _MODULE_CLASS.match(text)
+    if match:
+        target = _import_attr(text, match["module"], match["attr"])
+        return _instantiate(text, target, kwargs)
+    eps = _entry_points()
+    if text in eps:
+        ep = eps[text]
+        try:
+            target = ep.load()
+        except Exception as exc:  # a plugin's import failing, whatever the reason
+            raise GraspSourceError(
+                f"grasp source {text!r} (entry point {ep.value!r}) could not be loaded: "
+                f"{type(exc).__name__}: {exc}") from exc
+        return _instantiate(text, target, kwargs)
+    names = ", ".join(eps) if eps else "(none installed)"
+    raise GraspSourceError(
+        f"unknown grasp source {text!r}. Registered sources: {names}. Also accepted: a path to a saved "
+        f"grasp file ('grasps.npz') or 'package.module:ClassName' for a class on sys.path; packages "
+        f"register more under the entry-point group {ENTRY_POINT_GROUP!r}.")
+
+
+def _import_attr(spec: str, module: str, attr: str) -> Any:
+    importlib.invalidate_caches()  # a module written to sys.path after startup must be found
+    try:
+        obj: Any = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            raise GraspSourceError(f"grasp source {spec!r}: no module named {module!r} on sys.path") from None
+        raise GraspSourceError(f"grasp source {spec!r}: importing {module!r} failed: {exc}") from exc
+    except Exception as exc:
+        raise GraspSourceError(
+            f"grasp source {spec!r}: importing {module!r} failed: {type(exc).__name__}: {exc}") from exc
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            public = sorted(n for n in dir(obj) if not n.startswith("_"))
+            raise GraspSourceError(
+                f"grasp source {spec!r}: {module!r} has no attribute {attr!r} (it has: {', '.join(public)})")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _instantiate(spec: str, target: Any, kwargs: dict[str, Any]) -> GraspSource:
+    """Call a class or factory with kwargs (a ready instance is used as is); check ``sample``."""
+    if isinstance(target, type) or (callable(target) and not hasattr(target, "sample")):
+        try:
+            source = target(**kwargs)
+        except Exception as exc:
+            raise GraspSourceError(
+                f"grasp source {spec!r}: creating {getattr(target, '__qualname__', target)!r}"
+                f"{' with ' + str(sorted(kwargs)) if kwargs else ''} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+    elif kwargs:
+        raise GraspSourceError(f"grasp source {spec!r} is an instance already; it takes no options")
+    else:
+        source = target
+    if not callable(getattr(source, "sample", None)):
+        raise GraspSourceError(
+            f"grasp source {spec!r}: {type(source).__name__} has no sample(obj, task, n, rng) method")
+    return source

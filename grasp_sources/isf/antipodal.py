@@ -28,9 +28,10 @@ PEN_MARGIN_M = 0.0015
 
 # Pinch poses found offline with torch FK (thumb pad to the index/middle midpoint, opposed normals)
 # for a closed pinch and a 3 cm one; widths in between and beyond are interpolated linearly.
-_PINCH_0 = {"FFJ3": -0.35, "FFJ2": 1.57, "FFJ1": 0.29, "MFJ3": -0.35, "MFJ2": 1.57, "MFJ1": 0.3,
+# Abduction 0 for index and middle: spread either way, their proximal phalanges touch.
+_PINCH_0 = {"FFJ3": 0.0, "FFJ2": 1.57, "FFJ1": 0.29, "MFJ3": 0.0, "MFJ2": 1.57, "MFJ1": 0.3,
             "THJ4": 0.69, "THJ3": 1.22, "THJ2": -0.05, "THJ1": 0.52}
-_PINCH_3CM = {"FFJ3": -0.35, "FFJ2": 1.29, "FFJ1": 0.09, "MFJ3": -0.35, "MFJ2": 1.3, "MFJ1": 0.08,
+_PINCH_3CM = {"FFJ3": 0.0, "FFJ2": 1.29, "FFJ1": 0.09, "MFJ3": 0.0, "MFJ2": 1.3, "MFJ1": 0.08,
               "THJ4": 0.78, "THJ3": 1.15, "THJ2": -0.13, "THJ1": 0.52}
 _OTHERS = {"RFJ2": 0.3, "LFJ2": 0.3}
 
@@ -43,6 +44,9 @@ def _vec(values: dict[str, float]) -> np.ndarray:
 
 
 PINCH_0, PINCH_3CM = _vec(_PINCH_0), _vec(_PINCH_3CM)
+# Finger abduction stays at the preset: jittered or fitted abduction made ring and little (and
+# index and middle) fingers cross in half of all fits.
+ABDUCTION = np.array([n in ("FFJ3", "MFJ3", "RFJ3", "LFJ3", "LFJ4") for n in model.JOINT_NAMES])
 
 
 class AntipodalSampler:
@@ -87,7 +91,8 @@ class AntipodalSampler:
         n_ff = np.where(swap[:, None], n1, n2)
         lo, hi = self.hand.lower.numpy(), self.hand.upper.numpy()
         blend = (width / 0.03)[:, None]
-        q0 = PINCH_0 + blend * (PINCH_3CM - PINCH_0) + rng.normal(size=(m, model.NUM_JOINTS)) * 0.03 * (hi - lo)
+        jitter = rng.normal(size=(m, model.NUM_JOINTS)) * 0.03 * (hi - lo) * ~ABDUCTION
+        q0 = PINCH_0 + blend * (PINCH_3CM - PINCH_0) + jitter
         q0 = torch.as_tensor(np.clip(q0, lo, hi), dtype=dt)
         as_t = lambda a: torch.as_tensor(a, dtype=dt)  # noqa: E731
         c_th, n_th, c_ff, n_ff = as_t(c_th), as_t(n_th), as_t(c_ff), as_t(n_ff)
@@ -144,6 +149,7 @@ class AntipodalSampler:
             pen = 1e3 * (torch.relu(self.sdf(pts) - PEN_MARGIN_M) ** 2).sum(1)
             table = 1e3 * (torch.relu(-self.base._height(pts)) ** 2).sum(1)
             (target + opposition + middle + pen + table).sum().backward()
+            q.grad[:, torch.as_tensor(ABDUCTION)] = 0  # spreading fingers is where they collide
             opt.step()
             with torch.no_grad():
                 q.copy_(torch.maximum(torch.minimum(q, self.hand.upper), self.hand.lower))

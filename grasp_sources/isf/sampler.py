@@ -44,12 +44,12 @@ _PRESHAPE = {"FFJ2": 0.1, "FFJ1": 0.1, "FFJ0": 0.1, "MFJ2": 0.1, "MFJ1": 0.1, "M
 # tips and meet the opposed thumb pad (pose found by optimising pad distance and normal
 # opposition with torch FK), ring and little fingers curl away.
 _PINCH_PRESHAPE = {"FFJ2": 0.3, "MFJ2": 0.3, "RFJ2": 0.3, "LFJ2": 0.3, "THJ4": 0.7, "THJ3": 0.2, "THJ1": 0.2}
-_PINCH_CLOSED = {"FFJ3": -0.2, "FFJ2": 1.57, "FFJ1": 0.3, "FFJ0": 0.2, "MFJ3": -0.2, "MFJ2": 1.57, "MFJ1": 0.3,
+_PINCH_CLOSED = {"FFJ3": -0.25, "FFJ2": 1.57, "FFJ1": 0.3, "FFJ0": 0.2, "MFJ3": -0.05, "MFJ2": 1.57, "MFJ1": 0.3,
                  "MFJ0": 0.2, "RFJ2": 1.45, "RFJ1": 1.45, "RFJ0": 1.2, "LFJ2": 1.45, "LFJ1": 1.45, "LFJ0": 1.2,
                  "THJ4": 0.7, "THJ3": 1.22, "THJ2": -0.05, "THJ1": 0.52, "THJ0": 0.0}
 SYNERGY_PROBS = (0.5, 0.5)  # power, pinch
 _CLOSED = {"FFJ2": 1.45, "FFJ1": 1.45, "FFJ0": 1.2, "MFJ2": 1.45, "MFJ1": 1.45, "MFJ0": 1.2,
-           "RFJ2": 1.45, "RFJ1": 1.45, "RFJ0": 1.2, "LFJ4": 0.5, "LFJ2": 1.45, "LFJ1": 1.45, "LFJ0": 1.2,
+           "RFJ2": 1.45, "RFJ1": 1.45, "RFJ0": 1.2, "LFJ2": 1.45, "LFJ1": 1.45, "LFJ0": 1.2,
            "THJ4": 1.0, "THJ3": 1.2, "THJ2": 0.0, "THJ1": 0.5, "THJ0": -0.6}
 PRESHAPE_SIGMA = 0.1  # × joint range, truncated to the limits (DexGraspNet's jitter)
 

@@ -1,0 +1,147 @@
+"""Raw task-agnostic grasps for one object: sample → cheap prefilter → exact filter → de-duplicate.
+
+Deterministic by (seed, object id): each object gets its own generator seeded from both, so the
+result does not depend on how objects are spread over processes. Stops when ``target`` distinct
+grasps pass or ``max_candidates`` have been tried (reported, never silently short).
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dextog_gym.grasps import Grasps
+from dextog_gym.objects.catalog import ObjectAsset
+from dextog_gym.objects.shape import object_shape
+
+VERSION = "isf-1"
+BATCH = 256
+PREFILTER_PEN_M = 0.006
+SELF_COLLISION_TOL_M = 0.003  # adjacent finger capsules of the MJCF graze by 1–3 mm when flexed differently
+TABLE_TOL_CM = 0.2
+# De-duplication thresholds (specs §2.2 D): palm position, approach direction, joints.
+DEDUP_POS_M, DEDUP_ANGLE_RAD, DEDUP_JOINT_RAD = 0.01, np.deg2rad(10.0), 0.2
+FAMILY_PROBS = (0.75, 0.25)  # antipodal fit, approach-and-close
+
+
+def object_seed(seed: int, object_id: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(object_id.encode())])
+
+
+@dataclass
+class GenerationStats:
+    object_id: str
+    candidates: int = 0
+    prefiltered: int = 0
+    valid: int = 0
+    distinct: int = 0
+    seconds: float = 0.0
+    coverage: float = 0.0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+def _distinct(palm: np.ndarray, approach: np.ndarray, q: np.ndarray, keep_palm, keep_app, keep_q) -> bool:
+    if not keep_palm:
+        return True
+    near = np.linalg.norm(np.array(keep_palm) - palm, axis=1) < DEDUP_POS_M
+    if not near.any():
+        return True
+    app = np.array(keep_app)[near] @ approach > np.cos(DEDUP_ANGLE_RAD)
+    if not app.any():
+        return True
+    dq = np.abs(np.array(keep_q)[near][app] - q).max(axis=1)
+    return bool((dq >= DEDUP_JOINT_RAD).all())
+
+
+def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int = 20_000) -> tuple[Grasps, GenerationStats]:
+    import torch
+
+    from dextog_gym.metrics import grasp_quality
+    from grasp_sources.isf.antipodal import AntipodalSampler
+    from grasp_sources.isf.rotations import matrix_to_quat_wxyz
+    from grasp_sources.isf.sampler import CandidateSampler
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    rng = object_seed(seed, asset.id)
+    torch.manual_seed(int(rng.integers(2**31)))
+    shape = object_shape(asset)
+    closer = CandidateSampler(shape)
+    antipodal = AntipodalSampler(closer)
+    hand = closer.hand
+    stats = GenerationStats(asset.id)
+    kept: dict[str, list] = {k: [] for k in ("rot", "trans", "q", "q1", "pen", "pads", "palm", "app", "family")}
+    contacts = []
+    while len(kept["q"]) < target and stats.candidates < max_candidates:
+        family = int(rng.choice(2, p=FAMILY_PROBS))
+        cand = (antipodal if family == 0 else closer).sample(BATCH, rng)
+        stats.candidates += BATCH
+        if len(cand.q) == 0:
+            continue
+        with torch.no_grad():
+            r = torch.as_tensor(cand.rot, dtype=hand.dtype)
+            t = torch.as_tensor(cand.trans, dtype=hand.dtype)
+            qq = torch.as_tensor(cand.q, dtype=hand.dtype)
+            frames, palm_frame = hand.link_frames(qq, r, t)
+            pts = hand.surface(frames)
+            pen = closer.sdf(pts).amax(1).numpy()
+            low = closer._height(pts).amin(1).numpy()
+            pads, _ = hand.pads(qq, r, t)
+            pad_ok = (closer.sdf(pads).abs() < grasp_quality.PAD_CONTACT_M).numpy()
+            palm_c, palm_n = hand.palm(palm_frame)
+        pre = (pen < PREFILTER_PEN_M) & (low > -TABLE_TOL_CM / 100) & (pad_ok.sum(1) >= 3) & pad_ok[:, 0]
+        stats.prefiltered += int(pre.sum())
+        if not pre.any():
+            continue
+        sel = np.flatnonzero(pre)
+        e = grasp_quality.evaluate(shape, cand.rot[sel], cand.trans[sel], cand.q[sel], self_collision=False)
+        from dextog_gym.metrics.self_collision import SelfCollisionChecker
+
+        checker = grasp_quality._cache.setdefault("selfcheck3", SelfCollisionChecker(tolerance=SELF_COLLISION_TOL_M))
+        reasons = {
+            "penetration": e["pen_cm"] >= 0.5,
+            "q1_zero": e["q1"] <= 0,
+            "pads": (e["pad_contacts"] < 3) | ~e["thumb_contact"],
+            "table": e["table_cm"] > TABLE_TOL_CM,
+        }
+        ok = ~np.any(np.stack(list(reasons.values())), axis=0)
+        for name, bad in reasons.items():
+            stats.rejected[name] = stats.rejected.get(name, 0) + int(bad.sum())
+        for j in np.flatnonzero(ok):
+            i = sel[j]
+            if checker.collides(cand.q[i]):
+                stats.rejected["self_collision"] = stats.rejected.get("self_collision", 0) + 1
+                continue
+            stats.valid += 1
+            palm, app = palm_c[i].numpy().astype(float), palm_n[i].numpy().astype(float)
+            if not _distinct(palm, app, cand.q[i], kept["palm"], kept["app"], kept["q"]):
+                continue
+            for key, value in (("rot", cand.rot[i]), ("trans", cand.trans[i]), ("q", cand.q[i]), ("q1", e["q1"][j]),
+                               ("pen", e["pen_cm"][j]), ("pads", e["pad_contacts"][j]), ("palm", palm), ("app", app),
+                               ("family", family)):
+                kept[key].append(value)
+            if len(kept["q"]) >= target:
+                break
+    n = len(kept["q"])
+    stats.distinct = n
+    rot = np.array(kept["rot"]).reshape(n, 3, 3)
+    if n:
+        stats.coverage = grasp_quality.coverage(shape, grasp_quality.contact_points(shape, rot, np.array(kept["trans"]),
+                                                                                     np.array(kept["q"])))
+    stats.seconds = time.perf_counter() - start
+    grasps = Grasps.from_arrays(
+        asset.id, asset.category,
+        np.array(kept["trans"]).reshape(n, 3),
+        matrix_to_quat_wxyz(rot) if n else np.zeros((0, 4)),
+        np.array(kept["q"]).reshape(n, -1),
+        extras={"q1": np.array(kept["q1"], dtype=float), "pen_cm": np.array(kept["pen"], dtype=float),
+                "pad_contacts": np.array(kept["pads"], dtype=np.int32),
+                "family": np.array(kept["family"], dtype=np.int32)},
+        provenance={"source": "isf", "version": VERSION, "seed": seed, "candidates": stats.candidates,
+                    "valid": stats.valid, "seconds": round(stats.seconds, 2), "coverage": round(stats.coverage, 4),
+                    "rejected": stats.rejected},
+    )
+    return grasps, stats

@@ -28,3 +28,8 @@ def hand_urdf() -> Path:
 
 def objects_dir() -> Path:
     return assets_root() / "objects"
+
+
+def grasps_dir() -> Path:
+    """Shipped grasp sets: ``<assets>/grasps/<source>/<object_id>.npz``."""
+    return assets_root() / "grasps"

@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from dextog_gym import __version__
-from dextog_gym.cli import assets, demo
+from dextog_gym.cli import assets, demo, grasps
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     assets.register(sub)
     demo.register(sub)
+    grasps.register(sub)
     return parser
 
 

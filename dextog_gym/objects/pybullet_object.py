@@ -42,12 +42,15 @@ class ArticulatedObject:
 
     @classmethod
     def load(cls, client: int, asset: ObjectAsset, xy: tuple[float, float] = (0.0, 0.0),
-             yaw: float = 0.0) -> "ArticulatedObject":
-        """Load at the resting pose, shifted by ``xy`` and turned by ``yaw`` about z."""
+             yaw: float = 0.0, fixed_base: bool | None = None) -> "ArticulatedObject":
+        """Load at the resting pose, shifted by ``xy`` and turned by ``yaw`` about z.
+
+        ``fixed_base`` overrides the annotation (the lift test lifts bottles too).
+        """
         rest = asset.annotation.resting_pose
         position = rest.position + np.array([xy[0], xy[1], 0.0])
         _, orn = p.multiplyTransforms([0, 0, 0], _yaw_quat_xyzw(yaw), [0, 0, 0], _wxyz_to_xyzw(rest.quat_wxyz))
-        body = p.loadURDF(str(asset.urdf_path), position.tolist(), orn, useFixedBase=rest.fixed_base,
+        body = p.loadURDF(str(asset.urdf_path), position.tolist(), orn, useFixedBase=rest.fixed_base if fixed_base is None else fixed_base,
                           flags=p.URDF_USE_INERTIA_FROM_FILE, physicsClientId=client)
         base_name = p.getBodyInfo(body, physicsClientId=client)[0].decode()
         link_index = {base_name: -1}

@@ -61,6 +61,19 @@ class HandBatch:
         self.moved_links = torch.tensor(
             [[link in below(by_name[name].child) for link in names] for name in model.JOINT_NAMES]
         )
+        # Collision primitives (the capsules and boxes pybullet and the penetration metric use), per
+        # link of ``link_names``: φ_H at object points in torch, for fits that keep object edges out.
+        caps, boxes = [], []
+        for li, name in enumerate(names):
+            for g in robot.collisions.get(name, ()):
+                (caps if g.kind == "capsule" else boxes).append((li, g))
+        self.capsule_link = torch.as_tensor([li for li, _ in caps])
+        self.capsule_origin = torch.as_tensor(np.stack([g.origin for _, g in caps]), dtype=dtype)
+        self.capsule_radius = torch.as_tensor([g.radius for _, g in caps], dtype=dtype)
+        self.capsule_half = torch.as_tensor([g.length / 2 for _, g in caps], dtype=dtype)
+        self.box_link = torch.as_tensor([li for li, _ in boxes])
+        self.box_origin = torch.as_tensor(np.stack([g.origin for _, g in boxes]), dtype=dtype)
+        self.box_half = torch.as_tensor(np.array([g.size for _, g in boxes]) / 2, dtype=dtype)
         self.palm_center = torch.as_tensor(model.PALM_CENTER, dtype=dtype)
         self.palm_normal = torch.as_tensor(model.PALM_NORMAL, dtype=dtype)
 
@@ -105,3 +118,22 @@ class HandBatch:
         """Palm centre and outward palm normal [B, 3] from the palm link frame [B, 4, 4]."""
         rot, trans = palm_frame[:, :3, :3], palm_frame[:, :3, 3]
         return (rot @ self.palm_center) + trans, rot @ self.palm_normal
+
+    def hand_sdf(self, frames: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """φ_H (positive inside the hand's capsules and boxes) at points x [B,K,3], frames [B,L,4,4].
+
+        The torch twin of ``dextog_gym.metrics.hand_sdf`` (same primitives, same formulas), so a fit
+        can push object points out of the hand with the quantity the penetration check measures.
+        """
+        cap = frames[:, self.capsule_link] @ self.capsule_origin  # [B,C,4,4]
+        local = (x[:, None] - cap[:, :, None, :3, 3]) @ cap[:, :, :3, :3]  # [B,C,K,3]
+        half = self.capsule_half[None, :, None]
+        axial = local[..., 2] - torch.maximum(torch.minimum(local[..., 2], half), -half)
+        dist = (local[..., 0] ** 2 + local[..., 1] ** 2 + axial**2 + 1e-12).sqrt()
+        phi = (self.capsule_radius[None, :, None] - dist).amax(1)
+        box = frames[:, self.box_link] @ self.box_origin
+        local = (x[:, None] - box[:, :, None, :3, 3]) @ box[:, :, :3, :3]
+        d = local.abs() - self.box_half[None, :, None]
+        outside = (torch.relu(d) ** 2).sum(-1).add(1e-12).sqrt()
+        inside = torch.clamp(d.amax(-1), max=0.0)
+        return torch.maximum(phi, (-(outside + inside)).amax(1))

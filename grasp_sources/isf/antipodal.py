@@ -22,9 +22,20 @@ from grasp_sources.isf.sampler import SYNERGIES, Candidates, CandidateSampler
 MIN_WIDTH_M, MAX_WIDTH_M = 0.004, 0.09
 RAY_STEP_M = 0.001
 MIN_OPPOSITION = 0.6  # -n1·n2
-FIT_ITERATIONS = 40
+FIT_ITERATIONS = 40  # phase 1: pads onto their targets
+SETTLE_ITERATIONS = 0  # phase 2: targets down-weighted, penetration cleared
 ROLL_TRIALS = 8
 PEN_MARGIN_M = 0.0015
+TARGET_WEIGHT, TARGET_WEIGHT_SETTLE = 1e4, 1e2
+PEN_WEIGHT, PEN_WEIGHT_SETTLE = 1e3, 1e5
+PAD_WEIGHT, PAD_SLACK_M = 1e5, 0.002
+PAD_OFFSET_M = 0.0
+OPPOSITION_WEIGHT = 1.0
+MAX_DOWN_NORMAL, MIN_CONTACT_HEIGHT_M = 0.5, 0.0
+PAIR_DRAWS = 1
+OBJECT_SUBSET = 256  # object points (nearest the hand at the start) the fit keeps out of the capsules
+# The candidate's own check before the exact filter (grid SDF; stricter than the 5 mm there).
+PEN_KEEP_M, PAD_KEEP_M, TABLE_KEEP_M = 0.006, 0.005, 0.002
 
 # Pinch poses found offline with torch FK (thumb pad to the index/middle midpoint, opposed normals)
 # for a closed pinch and a 3 cm one; widths in between and beyond are interpolated linearly.
@@ -55,6 +66,8 @@ class AntipodalSampler:
         self.hand = base.hand
         self.sdf = base.sdf
         self.shape = base.shape
+        self._obj_pts: torch.Tensor | None = None
+        self.screen = True  # drop candidates the exact filter would reject (``acceptable``)
 
     def pairs(self, b: int, rng: np.random.Generator):
         idx = rng.choice(self.base.approachable, size=b)
@@ -74,16 +87,32 @@ class AntipodalSampler:
         _, p2, n2 = self.shape.nearest(p2)
         width = np.linalg.norm(p2 - p1, axis=1)
         ok = has_exit & (width >= MIN_WIDTH_M) & (width <= MAX_WIDTH_M) & ((n1 * n2).sum(1) <= -MIN_OPPOSITION)
+        # A pad under the object or closer to the table than a finger's radius cannot get there.
+        w = self.shape.world_from_object
+        for p, n in ((p1, n1), (p2, n2)):
+            ok &= (n @ w[2, :3] > -MAX_DOWN_NORMAL) & (p @ w[2, :3] + w[2, 3] >= MIN_CONTACT_HEIGHT_M)
         return idx, p1, n1, p2, n2, width, ok
+
+    def object_points(self) -> torch.Tensor:
+        """The object surface points the penetration metric tests against the hand's primitives."""
+        if self._obj_pts is None:
+            from dextog_gym.metrics import grasp_quality
+
+            key = ("objpts", self.shape.object_id)
+            if key not in grasp_quality._cache:
+                grasp_quality._cache[key] = grasp_quality.object_points(self.shape)
+            self._obj_pts = torch.as_tensor(grasp_quality._cache[key], dtype=self.hand.dtype)
+        return self._obj_pts
 
     def sample(self, b: int, rng: np.random.Generator) -> Candidates:
         dt = self.hand.dtype
-        idx, p1, n1, p2, n2, width, ok = self.pairs(b, rng)
+        # Rays are cheap and many surface points have no usable partner: draw extra, fit at most b.
+        idx, p1, n1, p2, n2, width, ok = self.pairs(PAIR_DRAWS * b, rng)
+        ok = np.flatnonzero(ok)[:b]
         idx, p1, n1, p2, n2, width = (a[ok] for a in (idx, p1, n1, p2, n2, width))
         m = len(idx)
         if m == 0:
-            empty = np.zeros((0,))
-            return Candidates(np.zeros((0, 3, 3)), np.zeros((0, 3)), np.zeros((0, model.NUM_JOINTS)), empty, empty)
+            return _empty()
         swap = rng.random(m) < 0.5  # the thumb takes p1 or p2
         c_th = np.where(swap[:, None], p2, p1)
         n_th = np.where(swap[:, None], n2, n1)
@@ -119,16 +148,38 @@ class AntipodalSampler:
                 best_cost = torch.where(better, cost, best_cost)
                 rot0 = torch.where(better[:, None, None], r, rot0)
                 trans0 = torch.where(better[:, None], t, trans0)
-        rot, trans, q = self._fit(rot0, trans0, q0, c_th, n_th, c_ff, n_ff)
-        synergy = np.ones(m, dtype=int)
+            # The object points nearest the hand's primitives at the start: the ones the fit keeps out.
+            obj = self.object_points()
+            frames, _ = self.hand.link_frames(q0, rot0, trans0)
+            phi_h = self.hand.hand_sdf(frames, obj.expand(m, -1, -1))
+            near = phi_h.topk(min(OBJECT_SUBSET, len(obj)), dim=1).indices
+            obj_near = obj[near]  # [m,K,3]
+        # Aim the pads a little outside the surface: the pad point lies on the capsule, so a
+        # capsule touching exactly at the target is already pressed a hair into a curved surface.
+        rot, trans, q = self._fit(rot0, trans0, q0, c_th + PAD_OFFSET_M * n_th, n_th, c_ff + PAD_OFFSET_M * n_ff,
+                                  n_ff, obj_near)
         closed = torch.as_tensor(SYNERGIES[0][1], dtype=dt).expand(m, -1).clone()
         keep_joints = torch.as_tensor([not n.startswith(("RF", "LF")) for n in model.JOINT_NAMES])
         closed[:, keep_joints] = q[:, keep_joints]  # only ring and little fingers still curl
         q = self.base.close(rot, trans, q, closed)
-        return Candidates(rot.numpy().astype(float), trans.numpy().astype(float), q.numpy().astype(float),
-                          synergy, idx)
+        keep = self.acceptable(rot, trans, q) if self.screen else torch.ones(m, dtype=torch.bool)
+        synergy = np.ones(int(keep.sum()), dtype=int)
+        return Candidates(rot[keep].numpy().astype(float), trans[keep].numpy().astype(float),
+                          q[keep].numpy().astype(float), synergy, idx[keep.numpy()])
 
-    def _fit(self, rot0, trans0, q0, c_th, n_th, c_ff, n_ff):
+    def acceptable(self, rot: torch.Tensor, trans: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+        """Cheap, slightly stricter twin of the exact filter: drop candidates that would fail it."""
+        with torch.no_grad():
+            frames, _ = self.hand.link_frames(q, rot, trans)
+            pts = self.hand.surface(frames)
+            pen = self.sdf(pts).amax(1)
+            low = self.base._height(pts).amin(1)
+            pads, _ = self.hand.pads(q, rot, trans)
+            pad_ok = self.sdf(pads).abs() < PAD_KEEP_M
+            pen_obj = self.hand.hand_sdf(frames, self.object_points().expand(len(q), -1, -1)).amax(1)
+        return (pen < PEN_KEEP_M) & (pen_obj < PEN_KEEP_M) & (low > -TABLE_KEEP_M) & pad_ok[:, 0] & (pad_ok.sum(1) >= 3)
+
+    def _fit(self, rot0, trans0, q0, c_th, n_th, c_ff, n_ff, obj):
         dt = self.hand.dtype
         m = q0.shape[0]
         q = q0.clone().requires_grad_(True)
@@ -136,22 +187,35 @@ class AntipodalSampler:
         dw = torch.zeros(m, 3, dtype=dt, requires_grad=True)
         opt = torch.optim.Adam([{"params": [q], "lr": 0.03}, {"params": [dx], "lr": 0.002},
                                 {"params": [dw], "lr": 0.03}])
-        for _ in range(FIT_ITERATIONS):
+        abduction = torch.as_tensor(ABDUCTION)
+        for it in range(FIT_ITERATIONS + SETTLE_ITERATIONS):
+            settle = it >= FIT_ITERATIONS
             opt.zero_grad()
             r = rotvec(dw) @ rot0
             t = trans0 + dx
             frames, _ = self.hand.link_frames(q, r, t)
             pts = self.hand.surface(frames)
             pad_p, pad_n = self.hand.pads(q, r, t)
-            target = 1e4 * (((pad_p[:, 0] - c_th) ** 2).sum(-1) + ((pad_p[:, 1] - c_ff) ** 2).sum(-1))
-            opposition = 1.0 * ((1 + (pad_n[:, 0] * n_th).sum(-1)) + (1 + (pad_n[:, 1] * n_ff).sum(-1)))
-            middle = 1e3 * self.sdf(pad_p[:, 2]) ** 2 + 10 * torch.relu((pad_p[:, 2] - c_ff).norm(dim=-1) - 0.03) ** 2
-            pen = 1e3 * (torch.relu(self.sdf(pts) - PEN_MARGIN_M) ** 2).sum(1)
+            w_target = TARGET_WEIGHT_SETTLE if settle else TARGET_WEIGHT
+            target = w_target * (((pad_p[:, 0] - c_th) ** 2).sum(-1) + ((pad_p[:, 1] - c_ff) ** 2).sum(-1))
+            opposition = OPPOSITION_WEIGHT * ((1 + (pad_n[:, 0] * n_th).sum(-1)) + (1 + (pad_n[:, 1] * n_ff).sum(-1)))
+            phi_pad = self.sdf(pad_p[:, :3])
+            surface = 1e3 * phi_pad[:, 2] ** 2 + 10 * torch.relu((pad_p[:, 2] - c_ff).norm(dim=-1) - 0.03) ** 2
+            if settle:  # keep all three pads within reach of the surface while clearing penetration
+                surface = surface + PAD_WEIGHT * (torch.relu(phi_pad.abs() - PAD_SLACK_M) ** 2).sum(1)
+            w_pen = PEN_WEIGHT_SETTLE if settle else PEN_WEIGHT
+            pen = w_pen * (torch.relu(self.sdf(pts) - PEN_MARGIN_M) ** 2).sum(1)
+            pen_obj = w_pen * (torch.relu(self.hand.hand_sdf(frames, obj) - PEN_MARGIN_M) ** 2).sum(1)
             table = 1e3 * (torch.relu(-self.base._height(pts)) ** 2).sum(1)
-            (target + opposition + middle + pen + table).sum().backward()
-            q.grad[:, torch.as_tensor(ABDUCTION)] = 0  # spreading fingers is where they collide
+            (target + opposition + surface + pen + pen_obj + table).sum().backward()
+            q.grad[:, abduction] = 0  # spreading fingers is where they collide
             opt.step()
             with torch.no_grad():
                 q.copy_(torch.maximum(torch.minimum(q, self.hand.upper), self.hand.lower))
         with torch.no_grad():
             return rotvec(dw) @ rot0, trans0 + dx, q.detach().clone()
+
+
+def _empty() -> Candidates:
+    empty = np.zeros((0,), dtype=int)
+    return Candidates(np.zeros((0, 3, 3)), np.zeros((0, 3)), np.zeros((0, model.NUM_JOINTS)), empty, empty)

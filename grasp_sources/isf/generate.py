@@ -136,7 +136,7 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
         asset.id, asset.category,
         np.array(kept["trans"]).reshape(n, 3),
         matrix_to_quat_wxyz(rot) if n else np.zeros((0, 4)),
-        np.array(kept["q"]).reshape(n, -1),
+        np.array(kept["q"]).reshape(n, 24),
         extras={"q1": np.array(kept["q1"], dtype=float), "pen_cm": np.array(kept["pen"], dtype=float),
                 "pad_contacts": np.array(kept["pads"], dtype=np.int32),
                 "family": np.array(kept["family"], dtype=np.int32)},

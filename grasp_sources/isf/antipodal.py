@@ -21,7 +21,7 @@ from grasp_sources.isf.sampler import SYNERGIES, Candidates, CandidateSampler
 
 MIN_WIDTH_M, MAX_WIDTH_M = 0.004, 0.09
 RAY_STEP_M = 0.001
-MIN_OPPOSITION = 0.6  # -n1·n2
+MIN_OPPOSITION = 0.9  # -n1·n2 (looser pairs tilt the pads and sink the capsule ends)
 FIT_ITERATIONS = 40  # phase 1: pads onto their targets
 SETTLE_ITERATIONS = 0  # phase 2: targets down-weighted, penetration cleared
 ROLL_TRIALS = 8
@@ -29,13 +29,17 @@ PEN_MARGIN_M = 0.0015
 TARGET_WEIGHT, TARGET_WEIGHT_SETTLE = 1e4, 1e2
 PEN_WEIGHT, PEN_WEIGHT_SETTLE = 1e3, 1e5
 PAD_WEIGHT, PAD_SLACK_M = 1e5, 0.002
-PAD_OFFSET_M = 0.0
-OPPOSITION_WEIGHT = 1.0
-MAX_DOWN_NORMAL, MIN_CONTACT_HEIGHT_M = 0.5, 0.0
-PAIR_DRAWS = 1
-OBJECT_SUBSET = 256  # object points (nearest the hand at the start) the fit keeps out of the capsules
+PAD_OFFSET_M = 0.001
+OPPOSITION_WEIGHT = 30.0
+MAX_DOWN_NORMAL, MIN_CONTACT_HEIGHT_M = 0.5, 0.008
+PAIR_DRAWS = 4
+HAND_SUBSET = 256  # hand samples (nearest the object at the start) the fit keeps out of the object
+CLOSE_STEPS = 20
+TARGET_SLACK_M = 0.0
+MIDDLE_WEIGHT, TABLE_WEIGHT, TABLE_MARGIN_M = 3e3, 1e5, 0.001
+OBJECT_SUBSET = 96  # object points (nearest the hand at the start) the fit keeps out of the capsules
 # The candidate's own check before the exact filter (grid SDF; stricter than the 5 mm there).
-PEN_KEEP_M, PAD_KEEP_M, TABLE_KEEP_M = 0.006, 0.005, 0.002
+PEN_KEEP_M, PEN_OBJECT_KEEP_M, PAD_KEEP_M, TABLE_KEEP_M = 0.006, 0.0049, 0.0055, 0.002
 
 # Pinch poses found offline with torch FK (thumb pad to the index/middle midpoint, opposed normals)
 # for a closed pinch and a 3 cm one; widths in between and beyond are interpolated linearly.
@@ -88,9 +92,12 @@ class AntipodalSampler:
         width = np.linalg.norm(p2 - p1, axis=1)
         ok = has_exit & (width >= MIN_WIDTH_M) & (width <= MAX_WIDTH_M) & ((n1 * n2).sum(1) <= -MIN_OPPOSITION)
         # A pad under the object or closer to the table than a finger's radius cannot get there.
+        # (Flat objects such as a pen lying down: the sides' mid-height is allowed.)
         w = self.shape.world_from_object
+        top = float((self.shape.points @ w[2, :3]).max() + w[2, 3])
+        min_height = min(MIN_CONTACT_HEIGHT_M, 0.4 * top)
         for p, n in ((p1, n1), (p2, n2)):
-            ok &= (n @ w[2, :3] > -MAX_DOWN_NORMAL) & (p @ w[2, :3] + w[2, 3] >= MIN_CONTACT_HEIGHT_M)
+            ok &= (n @ w[2, :3] > -MAX_DOWN_NORMAL) & (p @ w[2, :3] + w[2, 3] >= min_height)
         return idx, p1, n1, p2, n2, width, ok
 
     def object_points(self) -> torch.Tensor:
@@ -154,14 +161,18 @@ class AntipodalSampler:
             phi_h = self.hand.hand_sdf(frames, obj.expand(m, -1, -1))
             near = phi_h.topk(min(OBJECT_SUBSET, len(obj)), dim=1).indices
             obj_near = obj[near]  # [m,K,3]
+            # Likewise the hand samples nearest the object: far ones cannot reach it in a short fit.
+            surf = self.hand.surface(frames)
+            phi_o = torch.maximum(self.sdf(surf), -self.base._height(surf))
+            hand_near = phi_o.topk(min(HAND_SUBSET, phi_o.shape[1]), dim=1).indices  # [m,K']
         # Aim the pads a little outside the surface: the pad point lies on the capsule, so a
         # capsule touching exactly at the target is already pressed a hair into a curved surface.
         rot, trans, q = self._fit(rot0, trans0, q0, c_th + PAD_OFFSET_M * n_th, n_th, c_ff + PAD_OFFSET_M * n_ff,
-                                  n_ff, obj_near)
+                                  n_ff, obj_near, hand_near)
         closed = torch.as_tensor(SYNERGIES[0][1], dtype=dt).expand(m, -1).clone()
         keep_joints = torch.as_tensor([not n.startswith(("RF", "LF")) for n in model.JOINT_NAMES])
         closed[:, keep_joints] = q[:, keep_joints]  # only ring and little fingers still curl
-        q = self.base.close(rot, trans, q, closed)
+        q = self.base.close(rot, trans, q, closed, steps=CLOSE_STEPS)
         keep = self.acceptable(rot, trans, q) if self.screen else torch.ones(m, dtype=torch.bool)
         synergy = np.ones(int(keep.sum()), dtype=int)
         return Candidates(rot[keep].numpy().astype(float), trans[keep].numpy().astype(float),
@@ -177,9 +188,9 @@ class AntipodalSampler:
             pads, _ = self.hand.pads(q, rot, trans)
             pad_ok = self.sdf(pads).abs() < PAD_KEEP_M
             pen_obj = self.hand.hand_sdf(frames, self.object_points().expand(len(q), -1, -1)).amax(1)
-        return (pen < PEN_KEEP_M) & (pen_obj < PEN_KEEP_M) & (low > -TABLE_KEEP_M) & pad_ok[:, 0] & (pad_ok.sum(1) >= 3)
+        return (pen < PEN_KEEP_M) & (pen_obj < PEN_OBJECT_KEEP_M) & (low > -TABLE_KEEP_M) & pad_ok[:, 0] & (pad_ok.sum(1) >= 3)
 
-    def _fit(self, rot0, trans0, q0, c_th, n_th, c_ff, n_ff, obj):
+    def _fit(self, rot0, trans0, q0, c_th, n_th, c_ff, n_ff, obj, hand_near=None):
         dt = self.hand.dtype
         m = q0.shape[0]
         q = q0.clone().requires_grad_(True)
@@ -195,18 +206,21 @@ class AntipodalSampler:
             t = trans0 + dx
             frames, _ = self.hand.link_frames(q, r, t)
             pts = self.hand.surface(frames)
+            if hand_near is not None:
+                pts = torch.gather(pts, 1, hand_near[..., None].expand(-1, -1, 3))
             pad_p, pad_n = self.hand.pads(q, r, t)
             w_target = TARGET_WEIGHT_SETTLE if settle else TARGET_WEIGHT
-            target = w_target * (((pad_p[:, 0] - c_th) ** 2).sum(-1) + ((pad_p[:, 1] - c_ff) ** 2).sum(-1))
+            miss = torch.stack([(pad_p[:, 0] - c_th).norm(dim=-1), (pad_p[:, 1] - c_ff).norm(dim=-1)], 1)
+            target = w_target * (torch.relu(miss - TARGET_SLACK_M) ** 2).sum(1)
             opposition = OPPOSITION_WEIGHT * ((1 + (pad_n[:, 0] * n_th).sum(-1)) + (1 + (pad_n[:, 1] * n_ff).sum(-1)))
             phi_pad = self.sdf(pad_p[:, :3])
-            surface = 1e3 * phi_pad[:, 2] ** 2 + 10 * torch.relu((pad_p[:, 2] - c_ff).norm(dim=-1) - 0.03) ** 2
+            surface = MIDDLE_WEIGHT * phi_pad[:, 2] ** 2 + 10 * torch.relu((pad_p[:, 2] - c_ff).norm(dim=-1) - 0.03) ** 2
             if settle:  # keep all three pads within reach of the surface while clearing penetration
                 surface = surface + PAD_WEIGHT * (torch.relu(phi_pad.abs() - PAD_SLACK_M) ** 2).sum(1)
             w_pen = PEN_WEIGHT_SETTLE if settle else PEN_WEIGHT
             pen = w_pen * (torch.relu(self.sdf(pts) - PEN_MARGIN_M) ** 2).sum(1)
             pen_obj = w_pen * (torch.relu(self.hand.hand_sdf(frames, obj) - PEN_MARGIN_M) ** 2).sum(1)
-            table = 1e3 * (torch.relu(-self.base._height(pts)) ** 2).sum(1)
+            table = TABLE_WEIGHT * (torch.relu(TABLE_MARGIN_M - self.base._height(pts)) ** 2).sum(1)
             (target + opposition + surface + pen + pen_obj + table).sum().backward()
             q.grad[:, abduction] = 0  # spreading fingers is where they collide
             opt.step()

@@ -24,7 +24,7 @@ SELF_COLLISION_TOL_M = 0.003  # adjacent finger capsules of the MJCF graze by 1โ
 TABLE_TOL_CM = 0.2
 # De-duplication thresholds (specs ยง2.2 D): palm position, approach direction, joints.
 DEDUP_POS_M, DEDUP_ANGLE_RAD, DEDUP_JOINT_RAD = 0.01, np.deg2rad(10.0), 0.2
-FAMILY_PROBS = (0.75, 0.25)  # antipodal fit, approach-and-close
+FAMILY_PROBS = (1.0, 0.0)  # antipodal fit, approach-and-close (0 valid of 768 on bottle_000: off)
 
 
 def object_seed(seed: int, object_id: str) -> np.random.Generator:

@@ -150,30 +150,41 @@ class CandidateSampler:
         return rot, trans, q, synergy, idx, ok
 
     # --- B --------------------------------------------------------------------------------
-    def close(self, rot: torch.Tensor, trans: torch.Tensor, q_pre: torch.Tensor, closed: torch.Tensor) -> torch.Tensor:
+    def close(self, rot: torch.Tensor, trans: torch.Tensor, q_pre: torch.Tensor, closed: torch.Tensor,
+              steps: int = CLOSE_STEPS) -> torch.Tensor:
         """Curl every finger; a joint stops once a link it moves touches (GraspIt's auto-grasp rule).
 
         So a finger whose proximal phalanx meets the object keeps curling its distal joints and
         wraps on, the way an underactuated hand does, instead of stopping with the pad in the air.
+        Only the links that some closing joint moves are tested (joints already at their closed
+        value move nothing).
         """
         b = q_pre.shape[0]
         dt = self.hand.dtype
-        link_samples = torch.stack([self.hand.link_index == i for i in range(len(self.hand.link_names))])  # [L,S]
         moved = self.hand.moved_links  # [24, L] joint j moves link l
         closing = torch.as_tensor([n[:2].lower() in model.FINGERS for n in model.JOINT_NAMES])
+        closing = closing & ((closed - q_pre).abs() > 1e-6).any(0)
+        if not bool(closing.any()) or b == 0:
+            return q_pre.clone()
+        links = torch.flatten(torch.nonzero(moved[closing].any(0)))
+        sample_sel = torch.isin(self.hand.link_index, links)
+        link_samples = torch.stack([self.hand.link_index[sample_sel] == i for i in links])  # [L',S']
+        moved = moved[:, links]
         tau = torch.zeros(b, model.NUM_JOINTS, dtype=dt)
         active = closing.expand(b, -1).clone()
         with torch.no_grad():
-            for step in range(1, CLOSE_STEPS + 1):
-                trial = torch.where(active, torch.full_like(tau, step / CLOSE_STEPS), tau)
+            for step in range(1, steps + 1):
+                trial = torch.where(active, torch.full_like(tau, step / steps), tau)
                 frames, _ = self.hand.link_frames(q_pre + trial * (closed - q_pre), rot, trans)
-                pts = self.hand.surface(frames)
+                pts = self.hand.surface(frames)[:, sample_sel]
                 phi = self.sdf(pts) + (self._height(pts) < 0) * 1.0  # [B,S]; the table counts as contact
                 per_link = torch.where(link_samples[None], phi[:, None, :], torch.tensor(-1.0, dtype=dt)).amax(2)
-                touching = per_link >= -CONTACT_M  # [B,L]
+                touching = per_link >= -CONTACT_M  # [B,L']
                 hit = (touching[:, None, :] & moved[None]).any(dim=2)  # [B,24]
                 tau = torch.where(active & ~hit, trial, tau)
                 active = active & ~hit
+                if not bool(active.any()):
+                    break
         return q_pre + tau * (closed - q_pre)
 
     # --- C --------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def make_raw(asset: ObjectAsset, target: int, seed: int, root: Path | None = Non
     if path.is_file() and not overwrite:
         return Grasps.load(path)
     grasps, _ = generate_raw(asset, target, seed, max_candidates=max_candidates)
-    grasps.save(path)
+    grasps.save(path, compact=True)
     return grasps
 
 
@@ -72,14 +72,14 @@ def make_rule(asset: ObjectAsset, seed: int, root: Path | None = None) -> Object
     extras = {**raw.extras, "rule_pass": rules, "lift_pass": lift}
     raw = Grasps(raw.object_ids, raw.tasks, raw.object_index, raw.positions, raw.quats_wxyz, raw.joints, extras,
                  raw.provenance)
-    raw.save(raw_path)
+    raw.save(raw_path, compact=True)
     kept_idx = np.flatnonzero(rules & (lift == 1))
     kept = raw.select(kept_idx)
     kept = Grasps(kept.object_ids, kept.tasks, kept.object_index, kept.positions, kept.quats_wxyz, kept.joints,
-                  {k: v for k, v in kept.extras.items() if k in ("q1", "pen_cm", "pad_contacts", "family")},
+                  {k: v for k, v in kept.extras.items() if k in ("q1", "pen_cm", "pad_contacts", "family", "clearance_m")},
                   {**raw.provenance, "source": "rule", "from": "isf", "rule_seed": seed,
                    "created": time.strftime("%Y-%m-%d")})
-    kept.save(grasp_path("rule", asset.id, root))
+    kept.save(grasp_path("rule", asset.id, root), compact=True)
     return ObjectReport(
         asset.id, asset.category, len(raw), float(raw.provenance.get("seconds", 0.0)),
         int((lift[sample] >= 0).sum()), int((lift[sample] == 1).sum()), int(rules.sum()), len(kept_idx),

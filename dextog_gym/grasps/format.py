@@ -216,8 +216,11 @@ class Grasps:
         out[:, 3, 3] = 1.0
         return out
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write one ``.npz`` (layout in :mod:`dextog_gym.grasps.storage`), atomically."""
+    def save(self, path: str | os.PathLike, compact: bool = False) -> Path:
+        """Write one ``.npz`` (layout in :mod:`dextog_gym.grasps.storage`), atomically.
+
+        ``compact`` stores floats as float32 (half the size, ~1e-8 m and 1e-7 rad rounding: what the
+        shipped sets use); loading always gives float64."""
         if len(self) > storage.MAX_GRASPS:
             raise ValueError(f"{len(self)} grasps exceed MAX_GRASPS={storage.MAX_GRASPS}; split the set")
         meta = {"format": FORMAT, "object_ids": list(self.object_ids), "tasks": list(self.tasks),
@@ -225,6 +228,8 @@ class Grasps:
         members = {"positions": self.positions, "quats_wxyz": self.quats_wxyz, "joints": self.joints,
                    "object_index": self.object_index,
                    **{EXTRA_PREFIX + k: v for k, v in self.extras.items()}}
+        if compact:
+            members = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in members.items()}
         total = sum(a.nbytes for a in members.values())
         if total > storage.MAX_TOTAL_BYTES:
             raise ValueError(f"{total} bytes of arrays exceed the file cap of {storage.MAX_TOTAL_BYTES}")

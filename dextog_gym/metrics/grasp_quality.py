@@ -54,6 +54,23 @@ def object_points(shape: ObjectShape, n: int = OBJECT_POINTS) -> np.ndarray:
     return pool[chosen]
 
 
+def hand_below_table_m(shape: ObjectShape, rot: np.ndarray, trans: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """How far each grasp's hand reaches below the table with the object at rest (0 if it does not).
+
+    Hand-held objects (staplers, pens) have grasps that reach under them; raising the object by
+    this much lets the hand take the grasp in the air (lift test, environment reset)."""
+    import torch
+
+    hand, _ = _hand()
+    if len(q) == 0:
+        return np.zeros(0)
+    with torch.no_grad():
+        frames, _ = hand.link_frames(torch.as_tensor(q, dtype=hand.dtype), torch.as_tensor(rot, dtype=hand.dtype),
+                                     torch.as_tensor(trans, dtype=hand.dtype))
+        pts = hand.surface(frames).numpy().astype(float)
+    return np.maximum(-shape.height_above_table(pts).min(axis=1), 0.0)
+
+
 def evaluate(shape: ObjectShape, rot: np.ndarray, trans: np.ndarray, q: np.ndarray,
              self_collision: bool = True) -> dict[str, np.ndarray]:
     """Quality figures for grasps (wrist rot [B,3,3], trans [B,3] in the object frame, joints [B,24])."""

@@ -18,6 +18,10 @@ class CategorySpec:
     fixed_base: bool  # bottles are fixed so the cap can be twisted
     random_yaw: bool  # environments may turn the resting object about z
     description: str
+    # Held in the air to do the task (the paper lifts staplers and pens): grasps may reach under the
+    # object, so the grasp generator ignores the table and environments start such grasps raised by
+    # the hand's clearance. Standing objects (sprayers, bottles) keep the table.
+    hand_held: bool = False
 
 
 INSTANCES_PER_CATEGORY = 16
@@ -30,7 +34,7 @@ CATEGORIES: dict[str, CategorySpec] = {
     spec.name: spec
     for spec in (
         CategorySpec("stapler", 0.3, ("S_top", "S_bottom"), "S_top", False, True,
-                     "base + top arm on a rear hinge; pressing the arm down clicks"),
+                     "base + top arm on a rear hinge; pressing the arm down clicks", hand_held=True),
         CategorySpec("sprayer_press", 0.3, ("S_button",), "S_button", False, True,
                      "bottle + pump head + push button (prismatic, ~8 mm)"),
         CategorySpec("sprayer_trigger", 0.3, ("S_trigger",), "S_trigger", False, True,
@@ -38,7 +42,7 @@ CATEGORIES: dict[str, CategorySpec] = {
         CategorySpec("bottle", 0.3, ("c_cap",), "c_cap", True, False,
                      "bottle fixed to the table + cap turning a quarter to open"),
         CategorySpec("pen", 0.1, ("S_button",), "S_button", False, True,
-                     "barrel + click button (prismatic, ~3 mm)"),
+                     "barrel + click button (prismatic, ~3 mm)", hand_held=True),
     )
 }
 

@@ -33,6 +33,8 @@ PAD_OFFSET_M = 0.001
 OPPOSITION_WEIGHT = 30.0
 MAX_DOWN_NORMAL, MIN_CONTACT_HEIGHT_M = 0.5, 0.008
 PAIR_DRAWS = 4
+PART_SEED_FRACTION = 0.5  # seeds drawn near annotated parts (each part in turn), the rest uniform
+PART_RADIUS_M, PART_CENTRE_RADIUS_M = 0.005, 0.025  # the rules' own distances (Eqs. 12–15)
 HAND_SUBSET = 256  # hand samples (nearest the object at the start) the fit keeps out of the object
 CLOSE_STEPS = 20
 TARGET_SLACK_M = 0.0
@@ -71,34 +73,75 @@ class AntipodalSampler:
         self.sdf = base.sdf
         self.shape = base.shape
         self._obj_pts: torch.Tensor | None = None
+        self._regions: list[np.ndarray] | None = None
         self.screen = True  # drop candidates the exact filter would reject (``acceptable``)
 
-    def pairs(self, b: int, rng: np.random.Generator):
+    def part_regions(self) -> list[np.ndarray]:
+        """Approachable surface samples near each annotated part (a centre such as c_cap: 2.5 cm)."""
+        if self._regions is None:
+            from scipy.spatial import cKDTree
+
+            self._regions = []
+            allowed = np.zeros(len(self.shape.points), dtype=bool)
+            allowed[self.base.approachable] = True
+            for pts, _ in self.shape.parts.values():
+                radius = PART_CENTRE_RADIUS_M if len(pts) == 1 else PART_RADIUS_M
+                d, _ = cKDTree(pts).query(self.shape.points)
+                region = np.flatnonzero((d <= radius) & allowed)
+                if len(region):
+                    self._regions.append(region)
+        return self._regions
+
+    def seeds(self, b: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """First pair points: uniform over the surface, and a share stratified over annotated parts.
+
+        Uniform sampling almost never lands on a 15 mm button or a cap (the paper kept ~0.1% of its
+        raw grasps after the rules); drawing ``PART_SEED_FRACTION`` of the seeds near each annotated
+        part in turn gives small parts the coverage they need. No task rule is applied here.
+        """
         idx = rng.choice(self.base.approachable, size=b)
+        on_part = np.zeros(b, dtype=bool)
+        regions = self.part_regions()
+        if regions:
+            on_part = rng.random(b) < PART_SEED_FRACTION
+            part_rows = np.flatnonzero(on_part)
+            which = rng.integers(len(regions), size=len(part_rows))
+            for k, region in enumerate(regions):
+                sel = part_rows[which == k]
+                idx[sel] = rng.choice(region, size=len(sel))
+        return idx, on_part
+
+    def pairs(self, b: int, rng: np.random.Generator):
+        idx, on_part = self.seeds(b, rng)
         p1 = self.shape.points[idx]
         n1 = self.shape.normals[idx]
         steps = np.arange(1, int(MAX_WIDTH_M / RAY_STEP_M) + 1) * RAY_STEP_M
         ray = p1[:, None] - n1[:, None] * steps[None, :, None]
         with torch.no_grad():
             inside = self.sdf(torch.as_tensor(ray, dtype=self.hand.dtype)).numpy() > 0
-        # The exit: the first outside sample after at least one inside sample.
-        seen_inside = np.maximum.accumulate(inside, axis=1)
-        exit_mask = seen_inside & ~inside
+        # Exits: outside samples right after an inside one. The first exit pinches the part under
+        # p1; a later one (past a gap, e.g. a stapler's arm and base) squeezes across both.
+        exit_mask = np.zeros_like(inside)
+        exit_mask[:, 1:] = inside[:, :-1] & ~inside[:, 1:]
         has_exit = exit_mask.any(axis=1)
-        first = exit_mask.argmax(axis=1)
+        n_exits = exit_mask.sum(axis=1)
+        pick = (rng.random(b) * np.maximum(n_exits, 1)).astype(int)  # which exit, uniform
+        order = np.cumsum(exit_mask, axis=1) - 1
+        first = np.argmax(exit_mask & (order == pick[:, None]), axis=1)
         width = steps[first]
         p2 = p1 - n1 * width[:, None]
         _, p2, n2 = self.shape.nearest(p2)
         width = np.linalg.norm(p2 - p1, axis=1)
         ok = has_exit & (width >= MIN_WIDTH_M) & (width <= MAX_WIDTH_M) & ((n1 * n2).sum(1) <= -MIN_OPPOSITION)
-        # A pad under the object or closer to the table than a finger's radius cannot get there.
-        # (Flat objects such as a pen lying down: the sides' mid-height is allowed.)
-        w = self.shape.world_from_object
-        top = float((self.shape.points @ w[2, :3]).max() + w[2, 3])
-        min_height = min(MIN_CONTACT_HEIGHT_M, 0.4 * top)
-        for p, n in ((p1, n1), (p2, n2)):
-            ok &= (n @ w[2, :3] > -MAX_DOWN_NORMAL) & (p @ w[2, :3] + w[2, 3] >= min_height)
-        return idx, p1, n1, p2, n2, width, ok
+        if self.base.table:
+            # A pad under the object or closer to the table than a finger's radius cannot get there.
+            # (Flat objects such as a pen lying down: the sides' mid-height is allowed.)
+            w = self.shape.world_from_object
+            top = float((self.shape.points @ w[2, :3]).max() + w[2, 3])
+            min_height = min(MIN_CONTACT_HEIGHT_M, 0.4 * top)
+            for p, n in ((p1, n1), (p2, n2)):
+                ok &= (n @ w[2, :3] > -MAX_DOWN_NORMAL) & (p @ w[2, :3] + w[2, 3] >= min_height)
+        return idx, p1, n1, p2, n2, width, ok, on_part
 
     def object_points(self) -> torch.Tensor:
         """The object surface points the penetration metric tests against the hand's primitives."""
@@ -114,8 +157,11 @@ class AntipodalSampler:
     def sample(self, b: int, rng: np.random.Generator) -> Candidates:
         dt = self.hand.dtype
         # Rays are cheap and many surface points have no usable partner: draw extra, fit at most b.
-        idx, p1, n1, p2, n2, width, ok = self.pairs(PAIR_DRAWS * b, rng)
-        ok = np.flatnonzero(ok)[:b]
+        idx, p1, n1, p2, n2, width, ok, on_part = self.pairs(PAIR_DRAWS * b, rng)
+        # Part-seeded pairs are rarer (small parts have few usable partners): keep their share.
+        ok = np.flatnonzero(ok)
+        from_part = ok[on_part[ok]][: int(PART_SEED_FRACTION * b)]
+        ok = np.sort(np.concatenate([from_part, ok[~on_part[ok]][: b - len(from_part)]]))
         idx, p1, n1, p2, n2, width = (a[ok] for a in (idx, p1, n1, p2, n2, width))
         m = len(idx)
         if m == 0:

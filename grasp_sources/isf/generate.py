@@ -16,8 +16,9 @@ import numpy as np
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.objects.shape import object_shape
+from dextog_gym.objects.spec import category
 
-VERSION = "isf-1"
+VERSION = "isf-2"  # 2: part-stratified seeds, any ray exit, no table for hand-held objects
 BATCH = 256
 PREFILTER_PEN_M = 0.006
 SELF_COLLISION_TOL_M = 0.003  # adjacent finger capsules of the MJCF graze by 1–3 mm when flexed differently
@@ -69,11 +70,13 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
     rng = object_seed(seed, asset.id)
     torch.manual_seed(int(rng.integers(2**31)))
     shape = object_shape(asset)
-    closer = CandidateSampler(shape)
+    held = category(asset.category).hand_held
+    closer = CandidateSampler(shape, table=not held)
     antipodal = AntipodalSampler(closer)
     hand = closer.hand
     stats = GenerationStats(asset.id)
-    kept: dict[str, list] = {k: [] for k in ("rot", "trans", "q", "q1", "pen", "pads", "palm", "app", "family")}
+    kept: dict[str, list] = {k: [] for k in ("rot", "trans", "q", "q1", "pen", "pads", "palm", "app", "family",
+                                                                                "clear")}
     contacts = []
     while len(kept["q"]) < target and stats.candidates < max_candidates:
         family = int(rng.choice(2, p=FAMILY_PROBS))
@@ -105,7 +108,7 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
             "penetration": e["pen_cm"] >= 0.5,
             "q1_zero": e["q1"] <= 0,
             "pads": (e["pad_contacts"] < 3) | ~e["thumb_contact"],
-            "table": e["table_cm"] > TABLE_TOL_CM,
+            "table": (e["table_cm"] > TABLE_TOL_CM) & (not held),
         }
         ok = ~np.any(np.stack(list(reasons.values())), axis=0)
         for name, bad in reasons.items():
@@ -121,7 +124,7 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
                 continue
             for key, value in (("rot", cand.rot[i]), ("trans", cand.trans[i]), ("q", cand.q[i]), ("q1", e["q1"][j]),
                                ("pen", e["pen_cm"][j]), ("pads", e["pad_contacts"][j]), ("palm", palm), ("app", app),
-                               ("family", family)):
+                               ("family", family), ("clear", e["table_cm"][j] / 100)):
                 kept[key].append(value)
             if len(kept["q"]) >= target:
                 break
@@ -139,9 +142,10 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
         np.array(kept["q"]).reshape(n, 24),
         extras={"q1": np.array(kept["q1"], dtype=float), "pen_cm": np.array(kept["pen"], dtype=float),
                 "pad_contacts": np.array(kept["pads"], dtype=np.int32),
-                "family": np.array(kept["family"], dtype=np.int32)},
+                "family": np.array(kept["family"], dtype=np.int32),
+                "clearance_m": np.array(kept["clear"], dtype=float)},
         provenance={"source": "isf", "version": VERSION, "seed": seed, "candidates": stats.candidates,
-                    "valid": stats.valid, "seconds": round(stats.seconds, 2), "coverage": round(stats.coverage, 4),
+                    "valid": stats.valid, "seconds": round(stats.seconds, 2), "coverage": round(stats.coverage, 4), "table": not held,
                     "rejected": stats.rejected},
     )
     return grasps, stats

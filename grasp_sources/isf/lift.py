@@ -26,6 +26,7 @@ LIFT_S = 0.5
 HOLD_S = 0.3
 PASS_FRACTION = 0.8  # the object must rise at least 4 of the 5 cm and still be up after the hold
 SQUEEZE_RAD = 0.15
+CLEARANCE_MARGIN_M = 0.003  # grasps reaching under the object start this far above the table
 # Joints the squeeze acts on: flexion of every finger and the thumb's closing joints (not abduction).
 _SQUEEZED = np.array([n[:2] in ("FF", "MF", "RF", "LF") and n[-1] in "012" or n in ("THJ4", "THJ3", "THJ1", "THJ0")
                       for n in model.JOINT_NAMES])
@@ -52,6 +53,8 @@ def lift_test(asset: ObjectAsset, grasps: Grasps) -> LiftResult:
 
     from dextog_gym.hand.pybullet_hand import ShadowHand
     from dextog_gym.objects.pybullet_object import ArticulatedObject
+    from dextog_gym.metrics.grasp_quality import hand_below_table_m
+    from dextog_gym.objects.shape import object_shape
     from dextog_gym.physics import connect, disconnect
 
     ids = set(np.asarray(grasps.object_ids)[np.unique(grasps.object_index)]) if len(grasps) else set()
@@ -68,12 +71,19 @@ def lift_test(asset: ObjectAsset, grasps: Grasps) -> LiftResult:
         hand = ShadowHand.load(client, wrist_pos=(0, 0, 1.0))
         passed = np.zeros(len(grasps), dtype=bool)
         rise = np.zeros(len(grasps))
-        for i, wrist in enumerate(grasps.wrist_matrices()):
-            p.resetBasePositionAndOrientation(obj.body, start_pos, start_orn, physicsClientId=client)
+        wrists = grasps.wrist_matrices()
+        below = hand_below_table_m(object_shape(asset), wrists[:, :3, :3], wrists[:, :3, 3], grasps.joints)
+        raise_m = np.where(below > 0, below + CLEARANCE_MARGIN_M, 0.0)
+        for i, wrist in enumerate(wrists):
+            # A grasp that reaches under the object starts raised, object held in the air.
+            lifted = world.copy()
+            lifted[2, 3] += raise_m[i]
+            p.resetBasePositionAndOrientation(obj.body, np.add(start_pos, [0, 0, raise_m[i]]), start_orn,
+                                              physicsClientId=client)
             p.resetBaseVelocity(obj.body, [0, 0, 0], [0, 0, 0], physicsClientId=client)
             obj.set_theta(0.0)
             obj.apply_resistance()
-            pose = world @ wrist
+            pose = lifted @ wrist
             quat = matrix_to_quat_wxyz(pose[:3, :3])
             hand.set_wrist_pose(pose[:3, 3], quat)
             q = grasps.joints[i]

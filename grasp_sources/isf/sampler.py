@@ -80,18 +80,22 @@ class Candidates:
 
 
 class CandidateSampler:
-    def __init__(self, shape: ObjectShape, hand: HandBatch | None = None):
+    def __init__(self, shape: ObjectShape, hand: HandBatch | None = None, table: bool = True):
         self.shape = shape
         self.hand = hand or HandBatch()
         self.sdf = shape.torch_sdf(dtype=self.hand.dtype)
+        self.table = table
         w = shape.world_from_object
         self.up = torch.as_tensor(w[2, :3], dtype=self.hand.dtype)
         self.up0 = float(w[2, 3])
-        # Approaching from under the table is impossible for a resting object.
+        # Approaching from under the table is impossible for a resting object (a held one: any side).
         world_nz = shape.normals @ w[2, :3]
-        self.approachable = np.flatnonzero(world_nz > -0.5)
+        self.approachable = np.flatnonzero(world_nz > -0.5) if table else np.arange(len(shape.normals))
 
     def _height(self, x: torch.Tensor) -> torch.Tensor:
+        """Height above the table; without a table every point is 1 m up (no table term anywhere)."""
+        if not self.table:
+            return torch.ones(x.shape[:-1], dtype=x.dtype)
         return x @ self.up + self.up0
 
     def _preshape(self, synergy: np.ndarray, rng: np.random.Generator) -> torch.Tensor:

@@ -328,3 +328,17 @@ def test_importing_the_format_stays_light():
             "print(sorted(m for m in ('torch', 'pybullet') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_compact_save_halves_floats_and_loads_as_float64(tmp_path):
+    g = make_grasps(50)
+    full = g.save(tmp_path / "full.npz")
+    small = g.save(tmp_path / "small.npz", compact=True)
+    with np.load(small, allow_pickle=False) as z:
+        assert z["positions"].dtype == np.float32 and z["joints"].dtype == np.float32
+    assert small.stat().st_size < 0.7 * full.stat().st_size
+    back = Grasps.load(small)
+    assert back.positions.dtype == np.float64
+    np.testing.assert_allclose(back.positions, g.positions, atol=1e-6)
+    np.testing.assert_allclose(back.joints, g.joints, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(back.quats_wxyz, axis=1), 1.0, atol=1e-6)

@@ -69,7 +69,9 @@ def make_rule(asset: ObjectAsset, seed: int, root: Path | None = None) -> Object
     lift = np.full(len(raw), -1, dtype=np.int8)
     if len(tested):
         lift[tested] = lift_test(asset, raw.select(tested)).passed.astype(np.int8)
-    extras = {**raw.extras, "rule_pass": rules, "lift_pass": lift}
+    in_sample = np.zeros(len(raw), dtype=bool)
+    in_sample[sample] = True
+    extras = {**raw.extras, "rule_pass": rules, "lift_pass": lift, "lift_sample": in_sample}
     raw = Grasps(raw.object_ids, raw.tasks, raw.object_index, raw.positions, raw.quats_wxyz, raw.joints, extras,
                  raw.provenance)
     raw.save(raw_path, compact=True)

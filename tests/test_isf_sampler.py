@@ -27,7 +27,7 @@ def test_only_staplers_and_pens_are_hand_held():
 def test_part_seeds_take_their_share(stapler):
     from grasp_sources.isf.antipodal import PART_RADIUS_M, PART_SEED_FRACTION
 
-    idx, on_part = stapler.seeds(4000, np.random.default_rng(0))
+    idx, on_part, _ = stapler.seeds(4000, np.random.default_rng(0))
     assert abs(on_part.mean() - PART_SEED_FRACTION) < 0.03
     near = np.zeros(len(idx), dtype=bool)
     for pts, _ in stapler.shape.parts.values():
@@ -40,7 +40,7 @@ def test_part_seeds_take_their_share(stapler):
 def test_pairs_are_opposed_and_some_span_the_gap_under_the_arm(stapler):
     from grasp_sources.isf.antipodal import MAX_WIDTH_M, MIN_OPPOSITION, MIN_WIDTH_M
 
-    _, p1, n1, p2, n2, width, ok, _ = stapler.pairs(3000, np.random.default_rng(1))
+    _, p1, n1, p2, n2, width, ok, _, _ = stapler.pairs(3000, np.random.default_rng(1))
     assert ok.sum() > 100
     assert ((n1[ok] * n2[ok]).sum(1) <= -MIN_OPPOSITION + 1e-9).all()
     assert ((width[ok] >= MIN_WIDTH_M) & (width[ok] <= MAX_WIDTH_M)).all()
@@ -74,3 +74,23 @@ def test_hand_below_table_is_zero_above_and_positive_under():
     high = hand_below_table_m(shape, rot, np.array([[0.0, 0.0, 0.3]]), q)
     low = hand_below_table_m(shape, rot, np.array([[0.0, 0.0, -0.3]]), q)
     assert high[0] == 0 and low[0] > 0.1
+
+
+def test_cap_seeded_pinches_gather_all_five_fingertips_at_the_cap(monkeypatch):
+    """Eq. 15 needs every fingertip within 2.5 cm of the cap centre: the gathered fit gets them close."""
+    import grasp_sources.isf.antipodal as antipodal
+    from grasp_sources.isf.sampler import CandidateSampler
+    from grasp_sources.isf.rotations import matrix_to_quat_wxyz
+    from grasp_sources.rules import pads_in_object_frame
+
+    shape = object_shape(get_object("bottle_000"))
+    sampler = antipodal.AntipodalSampler(CandidateSampler(shape))
+    sampler.screen = False
+    centre = shape.parts["c_cap"][0][0]
+    spread = {}
+    for fraction in (0.0, 1.0):
+        monkeypatch.setattr(antipodal, "PART_SEED_FRACTION", fraction)
+        c = sampler.sample(12, np.random.default_rng(3))
+        pads, _ = pads_in_object_frame(c.trans, matrix_to_quat_wxyz(c.rot), c.q)
+        spread[fraction] = np.median(np.linalg.norm(pads - centre, axis=2).max(axis=1))
+    assert spread[1.0] < 0.035 < spread[0.0]

@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--pitch", type=float, default=-25.0)
     show.set_defaults(func=cmd_show)
 
+    summ = gsub.add_parser("summary", help="per-task figures of a grasp root: raw rate, lift rate, rule retention")
+    summ.add_argument("--root", type=Path, default=None, help="grasp root with isf/ and rule/ (default: assets/grasps)")
+    summ.add_argument("--objects", nargs="+", default=["all"], help="'all', 'seen', 'unseen', a category, or ids")
+    summ.set_defaults(func=cmd_summary)
+
     info = gsub.add_parser("info", help="per-object counts and stored figures of a grasp set")
     info.add_argument("file", type=Path)
     info.set_defaults(func=cmd_info)
@@ -112,6 +117,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     out = save_grasp_picture(asset, grasps.positions[i], grasps.quats_wxyz[i], grasps.joints[i], args.out,
                              yaw=args.yaw, pitch=args.pitch)
     print(f"wrote {out} (grasp {i} of {len(grasps)}, object {asset.id})")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from grasp_sources.summary import HEADERS, summarise
+
+    summaries = summarise(args.root, resolve_objects(args.objects))
+    if not summaries:
+        raise ValueError(f"no isf grasp files under {args.root or 'assets/grasps'}; run `dextog grasps generate`")
+    print(format_table(HEADERS, [s.row() for s in summaries]))
+    for s in summaries:
+        if s.short:
+            print(f"{s.task} ({s.split}): under the bar: {', '.join(s.short)}")
     return 0
 
 

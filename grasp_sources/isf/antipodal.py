@@ -34,7 +34,14 @@ OPPOSITION_WEIGHT = 30.0
 MAX_DOWN_NORMAL, MIN_CONTACT_HEIGHT_M = 0.5, 0.008
 PAIR_DRAWS = 4
 PART_SEED_FRACTION = 0.5  # seeds drawn near annotated parts (each part in turn), the rest uniform
-PART_RADIUS_M, PART_CENTRE_RADIUS_M = 0.005, 0.025  # the rules' own distances (Eqs. 12–15)
+PART_RADIUS_M, PART_CENTRE_RADIUS_M = 0.005, 0.018  # Eqs. 12–14 distance; inside Eq. 15 radius 2.5 cm
+# Pinches seeded near a centre-type part (a bottle cap's centre) also draw middle, ring and little
+# pads onto the surface within GATHER_RADIUS_M of that centre, abduction free: a five-finger
+# fingertip grasp of the part, the way a hand unscrews a cap. Other pinches curl ring and little.
+GATHER_WEIGHT, GATHER_RADIUS_M, GATHER_PEN_FACTOR = 1e4, 0.016, 10.0  # five fingers on a cap press in: 10× pen
+# Gathered fingertips crowd and cross (little over middle): in the wrist frame the pads keep
+# their knuckles' order along x (index +3.3 cm ... little −3.4 cm), SEPARATION_M apart.
+SEPARATION_WEIGHT, SEPARATION_M = 3e4, 0.017
 HAND_SUBSET = 256  # hand samples (nearest the object at the start) the fit keeps out of the object
 CLOSE_STEPS = 20
 TARGET_SLACK_M = 0.0
@@ -74,6 +81,7 @@ class AntipodalSampler:
         self.shape = base.shape
         self._obj_pts: torch.Tensor | None = None
         self._regions: list[np.ndarray] | None = None
+        self._centres: list[np.ndarray | None] = []
         self.screen = True  # drop candidates the exact filter would reject (``acceptable``)
 
     def part_regions(self) -> list[np.ndarray]:
@@ -82,6 +90,7 @@ class AntipodalSampler:
             from scipy.spatial import cKDTree
 
             self._regions = []
+            self._centres = []
             allowed = np.zeros(len(self.shape.points), dtype=bool)
             allowed[self.base.approachable] = True
             for pts, _ in self.shape.parts.values():
@@ -90,9 +99,10 @@ class AntipodalSampler:
                 region = np.flatnonzero((d <= radius) & allowed)
                 if len(region):
                     self._regions.append(region)
+                    self._centres.append(pts[0] if len(pts) == 1 else None)
         return self._regions
 
-    def seeds(self, b: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def seeds(self, b: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """First pair points: uniform over the surface, and a share stratified over annotated parts.
 
         Uniform sampling almost never lands on a 15 mm button or a cap (the paper kept ~0.1% of its
@@ -101,6 +111,7 @@ class AntipodalSampler:
         """
         idx = rng.choice(self.base.approachable, size=b)
         on_part = np.zeros(b, dtype=bool)
+        centre = np.full((b, 3), np.nan)  # the centre-type part a seed was drawn for
         regions = self.part_regions()
         if regions:
             on_part = rng.random(b) < PART_SEED_FRACTION
@@ -109,10 +120,12 @@ class AntipodalSampler:
             for k, region in enumerate(regions):
                 sel = part_rows[which == k]
                 idx[sel] = rng.choice(region, size=len(sel))
-        return idx, on_part
+                if self._centres[k] is not None:
+                    centre[sel] = self._centres[k]
+        return idx, on_part, centre
 
     def pairs(self, b: int, rng: np.random.Generator):
-        idx, on_part = self.seeds(b, rng)
+        idx, on_part, centre = self.seeds(b, rng)
         p1 = self.shape.points[idx]
         n1 = self.shape.normals[idx]
         steps = np.arange(1, int(MAX_WIDTH_M / RAY_STEP_M) + 1) * RAY_STEP_M
@@ -141,7 +154,7 @@ class AntipodalSampler:
             min_height = min(MIN_CONTACT_HEIGHT_M, 0.4 * top)
             for p, n in ((p1, n1), (p2, n2)):
                 ok &= (n @ w[2, :3] > -MAX_DOWN_NORMAL) & (p @ w[2, :3] + w[2, 3] >= min_height)
-        return idx, p1, n1, p2, n2, width, ok, on_part
+        return idx, p1, n1, p2, n2, width, ok, on_part, centre
 
     def object_points(self) -> torch.Tensor:
         """The object surface points the penetration metric tests against the hand's primitives."""
@@ -157,12 +170,13 @@ class AntipodalSampler:
     def sample(self, b: int, rng: np.random.Generator) -> Candidates:
         dt = self.hand.dtype
         # Rays are cheap and many surface points have no usable partner: draw extra, fit at most b.
-        idx, p1, n1, p2, n2, width, ok, on_part = self.pairs(PAIR_DRAWS * b, rng)
+        idx, p1, n1, p2, n2, width, ok, on_part, centre = self.pairs(PAIR_DRAWS * b, rng)
         # Part-seeded pairs are rarer (small parts have few usable partners): keep their share.
         ok = np.flatnonzero(ok)
         from_part = ok[on_part[ok]][: int(PART_SEED_FRACTION * b)]
         ok = np.sort(np.concatenate([from_part, ok[~on_part[ok]][: b - len(from_part)]]))
-        idx, p1, n1, p2, n2, width = (a[ok] for a in (idx, p1, n1, p2, n2, width))
+        idx, p1, n1, p2, n2, width, centre = (a[ok] for a in (idx, p1, n1, p2, n2, width, centre))
+        gather = ~np.isnan(centre[:, 0])
         m = len(idx)
         if m == 0:
             return _empty()
@@ -214,11 +228,11 @@ class AntipodalSampler:
         # Aim the pads a little outside the surface: the pad point lies on the capsule, so a
         # capsule touching exactly at the target is already pressed a hair into a curved surface.
         rot, trans, q = self._fit(rot0, trans0, q0, c_th + PAD_OFFSET_M * n_th, n_th, c_ff + PAD_OFFSET_M * n_ff,
-                                  n_ff, obj_near, hand_near)
+                                  n_ff, obj_near, hand_near, as_t(np.nan_to_num(centre)), torch.as_tensor(gather))
         closed = torch.as_tensor(SYNERGIES[0][1], dtype=dt).expand(m, -1).clone()
         keep_joints = torch.as_tensor([not n.startswith(("RF", "LF")) for n in model.JOINT_NAMES])
         closed[:, keep_joints] = q[:, keep_joints]  # only ring and little fingers still curl
-        q = self.base.close(rot, trans, q, closed, steps=CLOSE_STEPS)
+        q = torch.where(torch.as_tensor(gather)[:, None], q, self.base.close(rot, trans, q, closed, steps=CLOSE_STEPS))
         keep = self.acceptable(rot, trans, q) if self.screen else torch.ones(m, dtype=torch.bool)
         synergy = np.ones(int(keep.sum()), dtype=int)
         return Candidates(rot[keep].numpy().astype(float), trans[keep].numpy().astype(float),
@@ -236,7 +250,7 @@ class AntipodalSampler:
             pen_obj = self.hand.hand_sdf(frames, self.object_points().expand(len(q), -1, -1)).amax(1)
         return (pen < PEN_KEEP_M) & (pen_obj < PEN_OBJECT_KEEP_M) & (low > -TABLE_KEEP_M) & pad_ok[:, 0] & (pad_ok.sum(1) >= 3)
 
-    def _fit(self, rot0, trans0, q0, c_th, n_th, c_ff, n_ff, obj, hand_near=None):
+    def _fit(self, rot0, trans0, q0, c_th, n_th, c_ff, n_ff, obj, hand_near=None, centre=None, gather=None):
         dt = self.hand.dtype
         m = q0.shape[0]
         q = q0.clone().requires_grad_(True)
@@ -267,8 +281,18 @@ class AntipodalSampler:
             pen = w_pen * (torch.relu(self.sdf(pts) - PEN_MARGIN_M) ** 2).sum(1)
             pen_obj = w_pen * (torch.relu(self.hand.hand_sdf(frames, obj) - PEN_MARGIN_M) ** 2).sum(1)
             table = TABLE_WEIGHT * (torch.relu(TABLE_MARGIN_M - self.base._height(pts)) ** 2).sum(1)
-            (target + opposition + surface + pen + pen_obj + table).sum().backward()
-            q.grad[:, abduction] = 0  # spreading fingers is where they collide
+            loss = target + opposition + surface + pen + pen_obj + table
+            if gather is not None and bool(gather.any()):
+                far = torch.relu((pad_p[:, 2:] - centre[:, None]).norm(dim=-1) - GATHER_RADIUS_M)
+                on = self.sdf(pad_p[:, 3:]) ** 2
+                lateral = ((pad_p - t[:, None]) @ r)[:, 1:, 0]  # wrist-frame x of ff, mf, rf, lf
+                gap = lateral[:, :-1] - lateral[:, 1:]
+                crowd = SEPARATION_WEIGHT * (torch.relu(SEPARATION_M - gap) ** 2).sum(1)
+                loss = loss + gather * (GATHER_WEIGHT * (far**2).sum(1) + MIDDLE_WEIGHT * on.sum(1) + crowd
+                                        + (GATHER_PEN_FACTOR - 1) * (pen + pen_obj))
+            loss.sum().backward()
+            # Spreading fingers is where they collide: abduction stays put except in gathered grasps.
+            q.grad[:, abduction] *= (gather[:, None] if gather is not None else torch.zeros(m, 1, dtype=torch.bool)).to(dt)
             opt.step()
             with torch.no_grad():
                 q.copy_(torch.maximum(torch.minimum(q, self.hand.upper), self.hand.lower))

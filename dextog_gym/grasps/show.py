@@ -26,6 +26,19 @@ def render_grasp(asset: ObjectAsset, position: np.ndarray, quat_wxyz: np.ndarray
     try:
         obj = ArticulatedObject.load(client, asset)
         pos, orn = obj.base_pose()
+        # A grasp reaching under a hand-held object is shown with the object raised clear of the table.
+        from dextog_gym.metrics.grasp_quality import hand_below_table_m
+        from dextog_gym.objects.shape import object_shape
+
+        below = float(hand_below_table_m(object_shape(asset), quat_wxyz_to_matrix(quat_wxyz)[None],
+                                         np.asarray(position)[None], np.asarray(joints)[None])[0])
+        if below > 0:
+            import pybullet as pb
+
+            lift = np.array([0.0, 0.0, below + 0.003])
+            body_pos, body_orn = pb.getBasePositionAndOrientation(obj.body, physicsClientId=client)
+            pb.resetBasePositionAndOrientation(obj.body, np.add(body_pos, lift), body_orn, physicsClientId=client)
+            pos = np.add(pos, lift)
         world = np.eye(4)
         world[:3, :3] = quat_wxyz_to_matrix([orn[3], orn[0], orn[1], orn[2]])
         world[:3, 3] = pos

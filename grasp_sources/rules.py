@@ -106,3 +106,31 @@ def rule_mask(shape: ObjectShape, task: str, positions: np.ndarray, quats_wxyz: 
         return np.zeros(0, dtype=bool)
     pads, normals = pads_in_object_frame(positions, quats_wxyz, joints)
     return RULES[task].check(shape, pads, normals)
+
+
+def rule_residual(shape: ObjectShape, task: str, pads: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """How far (m) each grasp is from passing the task's rule: 0-ish for kept grasps, larger is worse.
+
+    The distance the rule thresholds, with 1 m added where a normal condition fails. Used to rank
+    task-agnostic grasps for objects whose rule set is empty (``rule_relaxed``).
+    """
+    if task not in RULES:
+        raise ValueError(f"no rule for task {task!r}; rules exist for {', '.join(RULES)}")
+    if task == "stapler":
+        top, n_top = _part(shape, "S_top")
+        bottom, n_bottom = _part(shape, "S_bottom")
+        best = np.full(len(pads), np.inf)
+        for i in (FF, MF):
+            for a, b in ((TH, i), (i, TH)):
+                d = np.maximum(_dist(pads[:, a], top), _dist(pads[:, b], bottom))
+                d = d + ((normals[:, a] @ n_top >= 0) | (normals[:, b] @ n_bottom >= 0))
+                best = np.minimum(best, d)
+        return best
+    if task in ("sprayer_press", "pen"):
+        button, _ = _part(shape, "S_button")
+        return np.minimum(_dist(pads[:, TH], button), _dist(pads[:, FF], button))
+    if task == "sprayer_trigger":
+        trigger, n_trigger = _part(shape, "S_trigger")
+        return _dist(pads[:, FF], trigger) + (normals[:, FF] @ n_trigger >= 0)
+    cap, _ = _part(shape, "c_cap")
+    return np.linalg.norm(pads - cap.mean(axis=0), axis=2).max(axis=1)

@@ -4,8 +4,8 @@ One pybullet world per call; the hand and object are loaded once and reset per g
 URDFs would cost more than the test). Every object is free for the test, bottles included (the
 paper validates task-agnostic grasps before the task decides what is fixed).
 
-Fingers are commanded a little past the stored joints (``SQUEEZE_RAD`` toward the closed pose),
-so the position motors press the pads into the object with force, as a closing hand would.
+Fingers are commanded a little past the stored joints (``hand/grip.py``), so the position motors
+press the pads into the object with force, as a closing hand would.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dextog_gym.grasps import Grasps
-from dextog_gym.hand import model
+from dextog_gym.hand.grip import squeeze_targets
 from dextog_gym.hand.transforms import matrix_to_quat_wxyz, quat_wxyz_to_matrix
 from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.physics import PHYSICS_HZ
@@ -25,26 +25,11 @@ SETTLE_S = 0.15  # fingers close on the object before the lift
 LIFT_S = 0.5
 HOLD_S = 0.3
 PASS_FRACTION = 0.8  # the object must rise at least 4 of the 5 cm and still be up after the hold
-SQUEEZE_RAD = 0.15
 CLEARANCE_MARGIN_M = 0.003  # grasps reaching under the object start this far above the table
-# Joints the squeeze acts on: flexion of every finger and the thumb's closing joints (not abduction).
-_SQUEEZED = np.array([n[:2] in ("FF", "MF", "RF", "LF") and n[-1] in "012" or n in ("THJ4", "THJ3", "THJ1", "THJ0")
-                      for n in model.JOINT_NAMES])
-
-
 @dataclass(frozen=True)
 class LiftResult:
     passed: np.ndarray  # [N] bool
     rise_m: np.ndarray  # [N] object rise at the end of the hold
-
-
-def squeeze_targets(q: np.ndarray) -> np.ndarray:
-    """Joint targets a bit past ``q`` toward the power-closed pose (fingers press, never open)."""
-    from grasp_sources.isf.sampler import CLOSED
-
-    lower, upper = model.joint_limits()
-    direction = np.sign(CLOSED - q) * _SQUEEZED
-    return np.clip(q + SQUEEZE_RAD * direction, lower, upper)
 
 
 def lift_test(asset: ObjectAsset, grasps: Grasps) -> LiftResult:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from dextog_gym.hand import model
+from dextog_gym.hand.grip import CLOSED_JOINTS
 from dextog_gym.objects.shape import ObjectShape
 from grasp_sources.isf.hand_batch import JOINT, HandBatch
 from grasp_sources.isf.rotations import align, axis_angle, random_cone, rotvec, unit
@@ -48,9 +49,7 @@ _PINCH_CLOSED = {"FFJ3": -0.25, "FFJ2": 1.57, "FFJ1": 0.3, "FFJ0": 0.2, "MFJ3": 
                  "MFJ0": 0.2, "RFJ2": 1.45, "RFJ1": 1.45, "RFJ0": 1.2, "LFJ2": 1.45, "LFJ1": 1.45, "LFJ0": 1.2,
                  "THJ4": 0.7, "THJ3": 1.22, "THJ2": -0.05, "THJ1": 0.52, "THJ0": 0.0}
 SYNERGY_PROBS = (0.5, 0.5)  # power, pinch
-_CLOSED = {"FFJ2": 1.45, "FFJ1": 1.45, "FFJ0": 1.2, "MFJ2": 1.45, "MFJ1": 1.45, "MFJ0": 1.2,
-           "RFJ2": 1.45, "RFJ1": 1.45, "RFJ0": 1.2, "LFJ2": 1.45, "LFJ1": 1.45, "LFJ0": 1.2,
-           "THJ4": 1.0, "THJ3": 1.2, "THJ2": 0.0, "THJ1": 0.5, "THJ0": -0.6}
+_CLOSED = CLOSED_JOINTS  # one definition, shared with the squeeze that holds grasps
 PRESHAPE_SIGMA = 0.1  # × joint range, truncated to the limits (DexGraspNet's jitter)
 
 

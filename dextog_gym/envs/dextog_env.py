@@ -1,0 +1,194 @@
+"""``DexTOGEnv``: one task, a Shadow Hand starting from a grasp, the paper's reward.
+
+The five registered ids (``table.py``) are this class with a different ``task``. An episode:
+``reset`` draws an object and a grasp (seeded), places the object at rest, the hand at the grasp
+and lets contacts settle with the fingers squeezing; ``step`` moves the wrist and joint targets
+by the action's deltas (``actions.py``) and runs ``frame_skip`` physics steps at 240 Hz.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from dextog_gym.envs import actions, observation
+from dextog_gym.envs.grasp_pool import DEFAULT_GRASPS_PER_OBJECT, GraspPool, resolve_objects
+from dextog_gym.envs.reward import READINGS, RewardWeights, completion_condition, reward_terms
+from dextog_gym.hand.transforms import matrix_to_quat_wxyz, quat_wxyz_to_matrix
+from dextog_gym.objects.spec import CATEGORIES
+
+# 8 substeps at 240 Hz = 30 Hz control: the DexTOG code's rate class, and ~190 steps/s on one core.
+DEFAULT_FRAME_SKIP = 8
+MAX_PLACEMENT_TRIES = 20
+RENDER_SIZE = (320, 240)
+
+
+class DexTOGEnv(gym.Env):
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 30}
+
+    def __init__(self, task: str, grasp_source: str = "rule", objects: str | list[str] = "seen",
+                 reward: str = "paper", reward_weights: dict[str, float] | None = None,
+                 render_mode: str | None = None, frame_skip: int = DEFAULT_FRAME_SKIP,
+                 grasps_per_object: int = DEFAULT_GRASPS_PER_OBJECT, self_collision: bool = True, **unknown: Any):
+        if unknown:
+            raise TypeError(f"unknown DexTOG env options {sorted(unknown)}; options: grasp_source, objects, reward, "
+                            "reward_weights, render_mode, frame_skip, grasps_per_object, self_collision")
+        if task not in CATEGORIES:
+            raise ValueError(f"unknown task {task!r}; tasks: {', '.join(CATEGORIES)}")
+        if reward not in READINGS:
+            raise ValueError(f"unknown reward {reward!r}; choose one of {', '.join(READINGS)}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"unknown render_mode {render_mode!r}; choose None, 'human' or 'rgb_array'")
+        if isinstance(frame_skip, bool) or not isinstance(frame_skip, int) or not 1 <= frame_skip <= 240:
+            raise ValueError(f"frame_skip must be an integer in [1, 240], got {frame_skip!r}")
+        if not isinstance(grasp_source, str):
+            raise ValueError(f"grasp_source must be a source name or a .npz path, got {type(grasp_source).__name__}")
+        self.task = task
+        self.fixed = CATEGORIES[task].fixed_base
+        self.random_yaw = CATEGORIES[task].random_yaw
+        self.reading = reward
+        self.weights = RewardWeights.from_mapping(reward_weights)
+        self.render_mode = render_mode
+        self.frame_skip = frame_skip
+        self.pool = GraspPool.build(task, resolve_objects(task, objects), grasp_source, grasps_per_object)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (actions.ACTION_SIZE,), np.float32)
+        bound = observation.OBS_BOUND
+        self.observation_space = gym.spaces.Box(-bound, bound, (observation.OBS_SIZE,), np.float32)
+        from dextog_gym.envs.scene import Scene
+
+        self.scene = Scene(gui=render_mode == "human", self_collision=self_collision)
+        self.placement_skips = 0  # grasps skipped because they could not be placed (see scene.Placement)
+        self._episode: dict[str, Any] | None = None
+
+    # --- episode ---------------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        wanted_object = options.pop("object_id", None)
+        wanted_grasp = options.pop("grasp_index", None)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; known: object_id, grasp_index")
+        for _ in range(MAX_PLACEMENT_TRIES):
+            k, i = self.pool.draw(self.np_random)
+            if wanted_object is not None:
+                k = self.pool.index_of(wanted_object)
+                i = int(self.np_random.integers(len(self.pool.grasps[k])))
+            if wanted_grasp is not None:
+                if wanted_object is None:
+                    raise ValueError("reset option grasp_index needs object_id")
+                i = int(wanted_grasp)
+                if not 0 <= i < len(self.pool.grasps[k]):
+                    raise ValueError(f"grasp_index {i} out of range: {wanted_object} has {len(self.pool.grasps[k])}")
+            yaw = float(self.np_random.uniform(-np.pi, np.pi)) if self.random_yaw else 0.0
+            placed = self._place(k, i, yaw)
+            if placed is None:
+                return self._observation(), self._info(self._zero_terms())
+            if wanted_grasp is not None:
+                raise RuntimeError(f"grasp {wanted_grasp} of {wanted_object} cannot be placed: {placed}")
+        raise RuntimeError(f"no placeable grasp in {MAX_PLACEMENT_TRIES} tries; see the warnings")
+
+    def _place(self, k: int, i: int, yaw: float) -> str | None:
+        """Place grasp ``i`` of object ``k``; the failure reason (grasp marked bad) or None."""
+        asset, g = self.pool.assets[k], self.pool.grasps[k]
+        self.scene.load_object(asset)
+        placed = self.scene.place(g.positions[i], g.quats_wxyz[i], g.joints[i], yaw)
+        if not placed.ok:
+            self.placement_skips += 1
+            self.pool.mark_bad(k, i)
+            warnings.warn(f"{asset.id} grasp {i} skipped: {placed.reason} "
+                          f"({self.placement_skips} skipped so far)", stacklevel=3)
+            return placed.reason
+        from dextog_gym.hand.grip import squeeze_targets
+
+        wrist_pos, wrist_quat = self.scene.wrist_pose()
+        wrist_rot = quat_wxyz_to_matrix(wrist_quat)
+        palm, _ = self.scene.hand_points()
+        self.targets = actions.Targets(wrist_pos.copy(), wrist_rot, squeeze_targets(g.joints[i]), wrist_pos.copy(),
+                                       wrist_rot.T @ (palm - wrist_pos))
+        com, _ = self.scene.object_com()
+        self._episode = {
+            "object_id": asset.id, "object_index": k, "grasp_index": i, "grasp_source": self.pool.source_of[k],
+            "yaw": yaw, "raised_m": placed.raised_m, "theta0": self.scene.theta(), "height0": float(com[2]),
+            "com0": com, "palm0": palm, "grasp_joints": observation.normalise_joints(g.joints[i]),
+            "is_success": False, "lift_success": False, "steps": 0,
+        }
+        return None
+
+    def step(self, action):
+        if self._episode is None:
+            raise RuntimeError("call reset() before step()")
+        a = actions.check_action(action)  # raises before anything changes
+        self.targets.apply(a)
+        self.scene.drive(self.targets.wrist_pos, matrix_to_quat_wxyz(self.targets.wrist_rot), self.targets.joints,
+                         self.frame_skip)
+        ep = self._episode
+        ep["steps"] += 1
+        terms = self._terms()
+        reward = float(sum(terms.values()))
+        obs = self._observation()
+        terminated = False  # the paper's episodes run the full horizon (TimeLimit truncates at 100)
+        if self.render_mode == "human":
+            self.render()
+        return obs, reward, terminated, False, self._info(terms)
+
+    # --- reward and info ---------------------------------------------------------------------------
+    def _readings(self) -> tuple[float, float, float]:
+        com, _ = self.scene.object_com()
+        palm, _ = self.scene.hand_points()
+        target = self.scene.functional_point() if self.fixed else com  # the bottle's p_d uses the cap
+        return self.scene.theta(), float(com[2]), float(np.linalg.norm(palm - target))
+
+    def _terms(self) -> dict[str, float]:
+        ep = self._episode
+        theta, height, dist = self._readings()
+        terms = reward_terms(theta, ep["theta0"], height, ep["height0"], dist, self.fixed, self.weights, self.reading)
+        lift = height - ep["height0"]
+        ep["is_success"] |= completion_condition(theta, lift, self.fixed, self.weights, self.reading)
+        ep["lift_success"] |= (not self.fixed) and lift > self.weights.h_pass
+        ep["theta"], ep["height"], ep["success_now"] = theta, height, terms["reward_completion"] > 0
+        return terms
+
+    def _zero_terms(self) -> dict[str, float]:
+        self._terms()
+        return {"reward_task": 0.0, "reward_lift": 0.0, "reward_completion": 0.0, "penalty_drop": 0.0}
+
+    def _info(self, terms: dict[str, float]) -> dict[str, Any]:
+        ep = self._episode
+        return {**terms, "theta": ep["theta"], "height": ep["height"], "lift": ep["height"] - ep["height0"],
+                "is_success": ep["is_success"], "success_now": ep["success_now"], "lift_success": ep["lift_success"],
+                "object_id": ep["object_id"], "grasp_index": ep["grasp_index"], "grasp_source": ep["grasp_source"],
+                "placement_skips": self.placement_skips}
+
+    def _observation(self) -> np.ndarray:
+        ep = self._episode
+        scene = self.scene
+        palm, pads = scene.hand_points()
+        com, _ = scene.object_com()
+        linvel, angvel = scene.object_velocity()
+        wrist_rot = quat_wxyz_to_matrix(scene.wrist_pose()[1])
+        return observation.build_observation(
+            joints=scene.joint_positions(), palm=palm, wrist_rot=wrist_rot, pads=pads,
+            object_frame=scene.object_frame(), object_com=com, object_com0=ep["com0"],
+            object_rot=scene.object_rotation(), linvel=linvel, angvel=angvel,
+            theta=scene.theta(), functional=scene.functional_point(), palm0=ep["palm0"],
+            grasp_joints_norm=ep["grasp_joints"])
+
+    # --- render / close ----------------------------------------------------------------------------
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        from dextog_gym.render import Camera, render
+
+        target = self._episode["com0"] if self._episode else np.zeros(3)
+        cam = Camera(target=tuple(target + np.array([0.0, 0.0, 0.04])), distance=0.55, yaw=50.0, pitch=-25.0,
+                     width=RENDER_SIZE[0], height=RENDER_SIZE[1])
+        return render(self.scene.client, cam)
+
+    def close(self) -> None:
+        scene = getattr(self, "scene", None)
+        if scene is not None:
+            scene.close()
+        super().close()

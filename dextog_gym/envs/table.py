@@ -1,0 +1,45 @@
+"""The one table of environments: id → task category; registration reads only this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_EPISODE_STEPS = 100  # the paper's PPO horizon
+ENTRY_POINT = "dextog_gym.envs.dextog_env:DexTOGEnv"
+
+
+@dataclass(frozen=True)
+class TaskEnvSpec:
+    env_id: str
+    task: str  # object category (dextog_gym/objects/spec.py) and grasp task name
+    summary: str
+
+
+TASK_ENVS: tuple[TaskEnvSpec, ...] = (
+    TaskEnvSpec("DexTOG/Stapler-v0", "stapler", "lift a stapler and press its arm down (click)"),
+    TaskEnvSpec("DexTOG/SprayerPress-v0", "sprayer_press", "lift a pump sprayer and press its button"),
+    TaskEnvSpec("DexTOG/SprayerTrigger-v0", "sprayer_trigger", "lift a trigger sprayer and pull its trigger"),
+    TaskEnvSpec("DexTOG/BottleCap-v0", "bottle", "twist the cap of a bottle fixed to the table a quarter turn"),
+    TaskEnvSpec("DexTOG/PenPress-v0", "pen", "lift a ballpoint pen and click its button"),
+)
+ENV_IDS: tuple[str, ...] = tuple(s.env_id for s in TASK_ENVS)
+TASK_OF_ENV: dict[str, str] = {s.env_id: s.task for s in TASK_ENVS}
+ENV_OF_TASK: dict[str, str] = {s.task: s.env_id for s in TASK_ENVS}
+
+
+def env_spec(env_id: str) -> TaskEnvSpec:
+    for spec in TASK_ENVS:
+        if spec.env_id == env_id:
+            return spec
+    raise ValueError(f"unknown DexTOG environment {env_id!r}; registered: {', '.join(ENV_IDS)}")
+
+
+def register_envs() -> None:
+    """Register every row with Gymnasium (idempotent: re-importing does not warn)."""
+    import gymnasium
+
+    for spec in TASK_ENVS:
+        if spec.env_id in gymnasium.registry:
+            continue
+        gymnasium.register(id=spec.env_id, entry_point=ENTRY_POINT, max_episode_steps=MAX_EPISODE_STEPS,
+                           kwargs={"task": spec.task})

@@ -21,6 +21,12 @@ TABLE_FRICTION = 1.0
 def connect(gui: bool = False, table: bool = True) -> int:
     """Start a pybullet client with gravity, our timestep and (optionally) a table plane at z = 0."""
     client = p.connect(p.GUI if gui else p.DIRECT)
+    reset_world(client, table)
+    return client
+
+
+def reset_world(client: int, table: bool = True) -> None:
+    """Empty the client's world (every body, constraint, contact cache) and apply our settings."""
     p.resetSimulation(physicsClientId=client)
     p.setGravity(0.0, 0.0, GRAVITY, physicsClientId=client)
     p.setPhysicsEngineParameter(
@@ -31,7 +37,6 @@ def connect(gui: bool = False, table: bool = True) -> int:
     )
     if table:
         add_table(client)
-    return client
 
 
 def add_table(client: int) -> int:

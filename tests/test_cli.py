@@ -44,11 +44,28 @@ def test_validate_one_category(capsys):
     assert "16/16 objects pass" in capsys.readouterr().out
 
 
-def test_demo_prints_tables_and_writes_pictures(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+def test_assets_report_prints_tables_and_writes_pictures(tmp_path, capsys):
+    assert main(["assets", "report", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "80 objects: 70 seen, 10 unseen" in out
     assert "24 + 6-DoF floating wrist" in out
     pictures = sorted(p.name for p in tmp_path.glob("*.png"))
     assert pictures == ["bottle_000.png", "hand.png", "pen_000.png", "sprayer_press_000.png",
                         "sprayer_trigger_000.png", "stapler_000.png"]
+
+
+def test_demo_runs_an_episode_writes_a_gif_and_the_returns_table(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--envs", "DexTOG/PenPress-v0", "--steps", "6",
+                 "--frame-every", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "| PenPress-v0" in out and "reward_completion" in out and "penalty_drop" in out
+    gif = tmp_path / "PenPress-v0.gif"
+    from PIL import Image
+
+    with Image.open(gif) as im:
+        assert im.n_frames == 4  # the reset frame and every second of 6 steps
+
+
+def test_demo_rejects_unknown_env(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--envs", "DexTOG/Nope-v0"]) == 2
+    assert "DexTOG/Stapler-v0" in capsys.readouterr().err

@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     validate.add_argument("--category", default=None, help="only this category")
     validate.set_defaults(func=cmd_validate)
 
+    report = asub.add_parser("report", help="object table, hand checks, one physics check per category, pictures")
+    report.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the pictures")
+    report.set_defaults(func=_report)
+
     show = asub.add_parser("show", help="render an object (annotated parts highlighted) or the hand to PNG")
     show.add_argument("target", metavar="OBJECT_ID|hand", help="an object id (see `dextog assets list`) or 'hand'")
     show.add_argument("--out", type=Path, required=True, help="PNG file to write")
@@ -33,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--yaw", type=float, default=35.0, help="camera yaw in degrees")
     show.add_argument("--pitch", type=float, default=-25.0, help="camera pitch in degrees")
     show.set_defaults(func=cmd_show)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from dextog_gym.cli.assets_report import cmd_report
+
+    return cmd_report(args)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

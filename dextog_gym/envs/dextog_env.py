@@ -22,7 +22,7 @@ from dextog_gym.objects.spec import CATEGORIES
 
 # 8 substeps at 240 Hz = 30 Hz control: the DexTOG code's rate class, and ~190 steps/s on one core.
 DEFAULT_FRAME_SKIP = 8
-MAX_PLACEMENT_TRIES = 20
+MAX_PLACEMENT_TRIES = 50
 RENDER_SIZE = (320, 240)
 
 
@@ -71,18 +71,20 @@ class DexTOGEnv(gym.Env):
         wanted_grasp = options.pop("grasp_index", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; known: object_id, grasp_index")
+        if wanted_grasp is not None and wanted_object is None:
+            raise ValueError("reset option grasp_index needs object_id")
         for _ in range(MAX_PLACEMENT_TRIES):
-            k, i = self.pool.draw(self.np_random)
-            if wanted_object is not None:
+            if wanted_object is None:
+                k, i = self.pool.draw(self.np_random)
+            else:  # an explicit object (and grasp) draws only what is not given
                 k = self.pool.index_of(wanted_object)
-                i = int(self.np_random.integers(len(self.pool.grasps[k])))
-            if wanted_grasp is not None:
-                if wanted_object is None:
-                    raise ValueError("reset option grasp_index needs object_id")
-                i = int(wanted_grasp)
-                if not 0 <= i < len(self.pool.grasps[k]):
-                    raise ValueError(f"grasp_index {i} out of range: {wanted_object} has {len(self.pool.grasps[k])}")
+                n = len(self.pool.grasps[k])
+                i = int(self.np_random.integers(n)) if wanted_grasp is None else int(wanted_grasp)
+                if not 0 <= i < n:
+                    raise ValueError(f"grasp_index {i} out of range: {wanted_object} has {n} grasps")
             yaw = float(self.np_random.uniform(-np.pi, np.pi)) if self.random_yaw else 0.0
+            if self.pool.is_bad(k, i) and wanted_grasp is None:
+                continue
             placed = self._place(k, i, yaw)
             if placed is None:
                 return self._observation(), self._info(self._zero_terms())
@@ -93,10 +95,9 @@ class DexTOGEnv(gym.Env):
     def _place(self, k: int, i: int, yaw: float) -> str | None:
         """Place grasp ``i`` of object ``k``; the failure reason (grasp marked bad) or None."""
         asset, g = self.pool.assets[k], self.pool.grasps[k]
-        self.scene.load_object(asset)
-        placed = self.scene.place(g.positions[i], g.quats_wxyz[i], g.joints[i], yaw)
+        placed = self.scene.place(asset, g.positions[i], g.quats_wxyz[i], g.joints[i], yaw)
         if not placed.ok:
-            self.placement_skips += 1
+            self.placement_skips += 1  # distinct grasps found unplaceable
             self.pool.mark_bad(k, i)
             warnings.warn(f"{asset.id} grasp {i} skipped: {placed.reason} "
                           f"({self.placement_skips} skipped so far)", stacklevel=3)
@@ -149,6 +150,7 @@ class DexTOGEnv(gym.Env):
         ep["is_success"] |= completion_condition(theta, lift, self.fixed, self.weights, self.reading)
         ep["lift_success"] |= (not self.fixed) and lift > self.weights.h_pass
         ep["theta"], ep["height"], ep["success_now"] = theta, height, terms["reward_completion"] > 0
+        ep["palm_to_object_m"] = dist
         return terms
 
     def _zero_terms(self) -> dict[str, float]:
@@ -158,6 +160,7 @@ class DexTOGEnv(gym.Env):
     def _info(self, terms: dict[str, float]) -> dict[str, Any]:
         ep = self._episode
         return {**terms, "theta": ep["theta"], "height": ep["height"], "lift": ep["height"] - ep["height0"],
+                "palm_to_object_m": ep["palm_to_object_m"],
                 "is_success": ep["is_success"], "success_now": ep["success_now"], "lift_success": ep["lift_success"],
                 "object_id": ep["object_id"], "grasp_index": ep["grasp_index"], "grasp_source": ep["grasp_source"],
                 "placement_skips": self.placement_skips}

@@ -42,6 +42,26 @@ def _unique_rows(g: Grasps) -> Grasps:
     return g.select(np.sort(first))
 
 
+def _in_file_order(source, source_spec: str, asset: ObjectAsset, task: str) -> Grasps | None:
+    """All of an object's grasps in file order when they come from a file (a ``file`` source or a
+    shipped ``rule``/``isf`` set), so ``grasp_index`` is the row of the object in that file."""
+    from grasp_sources.file import FileSource
+    from grasp_sources.pipeline import grasp_path
+
+    if not isinstance(source, FileSource):
+        if source_spec not in ("rule", "isf") or not grasp_path(source_spec, asset.id).is_file():
+            return None
+        source = FileSource(grasp_path(source_spec, asset.id))
+    if asset.id not in source.object_ids():
+        raise ValueError(f"{source.path}: no grasps for object {asset.id!r}")
+    if source.grasps.task_of(asset.id) != task:
+        raise ValueError(f"{source.path}: grasps of {asset.id!r} are for task {source.grasps.task_of(asset.id)!r}")
+    g = source.grasps.for_object(asset.id)
+    if len(g) == 0:
+        raise ValueError(f"{source.path}: no grasps for object {asset.id!r}")
+    return g
+
+
 @dataclass
 class GraspPool:
     task: str
@@ -63,7 +83,9 @@ class GraspPool:
             rng = np.random.default_rng([POOL_SEED, k])
             name = getattr(source, "name", str(source_spec))
             try:
-                g = source.sample(asset, task, per_object, rng)
+                g = _in_file_order(source, source_spec, asset, task)
+                if g is None:
+                    g = source.sample(asset, task, per_object, rng)
             except ValueError as exc:
                 if source_spec != "rule":
                     dropped[asset.id] = str(exc)
@@ -72,7 +94,7 @@ class GraspPool:
 
                 fallback = fallback or RelaxedRuleSource()
                 g, name = fallback.ranked(asset, task), fallback.name
-            g = _unique_rows(g)
+            g = _unique_rows(g)  # keeps the first of duplicates, in order
             if len(g) == 0:
                 dropped[asset.id] = f"source {name!r} returned no grasps"
                 continue
@@ -102,13 +124,15 @@ class GraspPool:
                          f"{', '.join(a.id for a in self.assets)}")
 
     def draw(self, rng: np.random.Generator) -> tuple[int, int]:
-        """A usable (object, grasp) pair: object uniform, then grasp uniform among its good ones."""
-        usable = [k for k, g in enumerate(self.grasps) if len(self.bad[k]) < len(g)]
-        if not usable:
+        """(object, grasp): object uniform, then grasp uniform. Grasps known to be bad are drawn too
+        (the caller skips them) so the draws for a seed never depend on what earlier episodes found."""
+        if all(len(self.bad[k]) == len(g) for k, g in enumerate(self.grasps)):
             raise RuntimeError(f"every grasp of this {self.task} environment failed to place; see the warnings")
-        k = usable[int(rng.integers(len(usable)))]
-        good = [i for i in range(len(self.grasps[k])) if i not in self.bad[k]]
-        return k, good[int(rng.integers(len(good)))]
+        k = int(rng.integers(len(self.grasps)))
+        return k, int(rng.integers(len(self.grasps[k])))
+
+    def is_bad(self, k: int, i: int) -> bool:
+        return i in self.bad[k]
 
     def mark_bad(self, k: int, i: int) -> None:
         self.bad[k].add(i)

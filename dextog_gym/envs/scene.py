@@ -19,7 +19,7 @@ from dextog_gym.hand.transforms import matrix_to_quat_wxyz, quat_wxyz_to_matrix
 from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.objects.pybullet_object import ArticulatedObject
 from dextog_gym.objects.spec import category
-from dextog_gym.physics import PHYSICS_HZ, connect, disconnect
+from dextog_gym.physics import PHYSICS_HZ, connect, disconnect, reset_world
 
 # Placement: contacts settle for 0.15 s with the fingers squeezing (the lift test's settle time)
 # before the episode starts; the hand-held objects are held in the air from the first step.
@@ -55,11 +55,9 @@ class Scene:
     """One pybullet client holding a Shadow Hand and (one at a time) an articulated object."""
 
     def __init__(self, gui: bool = False, self_collision: bool = True):
-        self.client = connect(gui=gui, table=True)
-        self.table = 0  # the first body of connect(table=True)
-        self.hand = ShadowHand.load(self.client, wrist_pos=(0.0, 0.0, 1.0), self_collision=self_collision)
-        self._hand_links = [self.hand.link_index[model.PALM_LINK]] + [
-            self.hand.link_index[model.DISTAL_LINK[f]] for f in model.FINGERS]
+        self.client = connect(gui=gui, table=False)
+        self.self_collision = self_collision
+        self.hand: ShadowHand | None = None
         self.obj: ArticulatedObject | None = None
         self.asset: ObjectAsset | None = None
 
@@ -70,22 +68,28 @@ class Scene:
             self.client = None
 
     def load_object(self, asset: ObjectAsset) -> None:
-        """Make ``asset`` the scene's object (URDFs are only reloaded when the object changes)."""
-        if self.asset is not None and self.asset.id == asset.id:
-            return
-        if self.obj is not None:
-            p.removeBody(self.obj.body, physicsClientId=self.client)
+        """Rebuild the world with ``asset`` as its object.
+
+        The world is rebuilt from nothing at every placement (``resetSimulation``, ~16 ms): Bullet
+        keeps contact caches that ``restoreState`` does not reset, and with them an episode would
+        depend on the one before it. Rebuilt, the same seed replays bit for bit in the same env.
+        """
+        reset_world(self.client, table=True)
+        self.table = 0  # the first body of the rebuilt world
+        self.hand = ShadowHand.load(self.client, wrist_pos=(0.0, 0.0, 1.0), self_collision=self.self_collision)
+        self._hand_links = [self.hand.link_index[model.PALM_LINK]] + [
+            self.hand.link_index[model.DISTAL_LINK[f]] for f in model.FINGERS]
         self.obj = ArticulatedObject.load(self.client, asset)
         self.asset = asset
         self._rest = p.getBasePositionAndOrientation(self.obj.body, physicsClientId=self.client)
 
     # --- reset ---------------------------------------------------------------------------------
-    def place(self, position: np.ndarray, quat_wxyz: np.ndarray, joints: np.ndarray, yaw: float) -> Placement:
+    def place(self, asset: ObjectAsset, position: np.ndarray, quat_wxyz: np.ndarray, joints: np.ndarray, yaw: float) -> Placement:
         """Object at rest (turned by ``yaw``), hand at the grasp (object frame), contacts settled.
 
         Returns whether the grasp could be placed; on failure the scene is left for the next try.
         """
-        assert self.obj is not None, "load_object first"
+        self.load_object(asset)
         spec = category(self.asset.category)
         body, cid = self.obj.body, self.client
         com_pos, com_orn = self._rest

@@ -43,3 +43,12 @@ def register_envs() -> None:
             continue
         gymnasium.register(id=spec.env_id, entry_point=ENTRY_POINT, max_episode_steps=MAX_EPISODE_STEPS,
                            kwargs={"task": spec.task})
+
+
+def make(env_id: str, **kwargs):
+    """``gymnasium.make`` for our ids, with an error that lists them when ``env_id`` is unknown."""
+    import gymnasium
+
+    env_spec(env_id)
+    register_envs()
+    return gymnasium.make(env_id, **kwargs)

@@ -103,6 +103,14 @@ class ArticulatedObject:
         p.resetJointState(self.body, self.joint_index, stop, 0.0 if outward else v, physicsClientId=self.client)
         return True
 
+    def task_joint_axis_world(self) -> np.ndarray:
+        """Unit axis of the task joint in the world (the child link's frame axis, rotated)."""
+        axis = p.getJointInfo(self.body, self.joint_index, physicsClientId=self.client)[13]
+        state = p.getLinkState(self.body, self.joint_index, computeForwardKinematics=True, physicsClientId=self.client)
+        rot = np.array(p.getMatrixFromQuaternion(state[5])).reshape(3, 3)
+        v = rot @ np.asarray(axis, dtype=float)
+        return v / np.linalg.norm(v)
+
     def joint_position(self) -> float:
         return float(p.getJointState(self.body, self.joint_index, physicsClientId=self.client)[0])
 

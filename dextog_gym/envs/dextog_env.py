@@ -186,7 +186,8 @@ class DexTOGEnv(gym.Env):
         from dextog_gym.render import Camera, render
 
         target = self._episode["com0"] if self._episode else np.zeros(3)
-        cam = Camera(target=tuple(target + np.array([0.0, 0.0, 0.04])), distance=0.55, yaw=50.0, pitch=-25.0,
+        up = 0.02 if self.fixed else 0.08  # frame the lift: the object rises ĥ = 10 cm and more
+        cam = Camera(target=tuple(target + np.array([0.0, 0.0, up])), distance=0.62, yaw=50.0, pitch=-20.0,
                      width=RENDER_SIZE[0], height=RENDER_SIZE[1])
         return render(self.scene.client, cam)
 

@@ -18,6 +18,12 @@ from dextog_gym.objects.catalog import ObjectAsset
 LATERAL_FRICTION = 1.0
 SPINNING_FRICTION = 0.002
 ROLLING_FRICTION = 0.0001
+# The task joint's end stop (``enforce_limits``): how far past a limit the joint may go before the
+# stop engages (rad or m; below a millimetre), and the stop motor's force cap (N or N·m): far above
+# what a finger exerts, so the stop is rigid.
+LIMIT_SLACK = 5e-4
+STOP_FORCE = 200.0
+STOP_GAIN = 1.0  # pybullet's position gain: 1 closes the whole error in one step (default 0.1 crept)
 
 
 def _yaw_quat_xyzw(yaw: float) -> list[float]:
@@ -68,10 +74,12 @@ class ArticulatedObject:
         obj = cls(client, asset, body, joint_index, link_index)
         info = p.getJointInfo(body, joint_index, physicsClientId=client)
         obj.limits = (float(info[8]), float(info[9]))
+        obj._stop = None
         obj.apply_resistance()
         return obj
 
     def apply_resistance(self) -> None:
+        self._stop = None
         joint = self.task_joint
         if joint.resistance == "spring":
             p.setJointMotorControl2(self.body, self.joint_index, p.POSITION_CONTROL,
@@ -87,20 +95,36 @@ class ArticulatedObject:
                                 physicsClientId=self.client)
 
     def enforce_limits(self) -> bool:
-        """Project the task joint back onto its URDF limits (a hard stop); True if it had left them.
+        """A rigid, one-sided end stop on the task joint; call after every physics step. True while engaged.
 
         Bullet's multibody limit constraints give way under a sustained finger push on a light
         link: a 5 g trigger squeezed by the hand reached 1.35 rad against a 0.19 rad limit (1.10 rad
-        with the bottle fixed, 0.56 rad at 150 solver iterations). Called after every physics step,
-        this costs one joint-state read (~1% of a step) and behaves like a rigid end stop.
+        with the bottle fixed, 0.56 rad at 150 solver iterations), and a pump button pulled up to
+        lift its sprayer left its range by 7 mm. Teleporting the joint back kept θ in range but cut
+        the force path (no press sprayer could be lifted by its button). So: once the joint leaves
+        its range a strong motor holds it at the limit — a constraint, so the pull reaches the body
+        — and lets go as soon as that motor would have to push the joint *out* of its range (the
+        hand pushes it back in), which makes the stop one-sided, like a real end stop.
         """
         lower, upper = self.limits
-        q, v = p.getJointState(self.body, self.joint_index, physicsClientId=self.client)[:2]
-        if lower <= q <= upper:
+        q, _, _, motor = p.getJointState(self.body, self.joint_index, physicsClientId=self.client)
+        if self._stop is None:
+            if lower - LIMIT_SLACK <= q <= upper + LIMIT_SLACK:
+                return False
+            self._stop = upper if q > upper else lower
+            p.setJointMotorControl2(self.body, self.joint_index, p.POSITION_CONTROL, targetPosition=self._stop,
+                                    targetVelocity=0.0, force=STOP_FORCE, positionGain=STOP_GAIN, velocityGain=1.0,
+                                    physicsClientId=self.client)
+            return True
+        inward = -1.0 if self._stop == upper else 1.0  # the direction from the limit into the range
+        inside = (q - self._stop) * inward > LIMIT_SLACK
+        # pybullet reports a motor's applied force with the opposite sign (measured: a spring motor
+        # pulling a joint at q < 0 back toward 0 reads negative): reported * inward > 0 means the
+        # stop is pushing the joint out of its range.
+        if inside or motor * inward > 0.0:
+            self._stop = None
+            self.apply_resistance()
             return False
-        stop = upper if q > upper else lower
-        outward = (q - stop) * v > 0
-        p.resetJointState(self.body, self.joint_index, stop, 0.0 if outward else v, physicsClientId=self.client)
         return True
 
     def task_joint_axis_world(self) -> np.ndarray:

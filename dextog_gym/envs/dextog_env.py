@@ -140,7 +140,10 @@ class DexTOGEnv(gym.Env):
         com, _ = self.scene.object_com()
         palm, _ = self.scene.hand_points()
         target = self.scene.functional_point() if self.fixed else com  # the bottle's p_d uses the cap
-        return self.scene.theta(), float(com[2]), float(np.linalg.norm(palm - target))
+        # θ is the paper's normalised joint, in [0, 1]. Bullet lets a squeezed light link (a 5 g
+        # trigger) pass its end stop, so the raw value can leave the range; it is clipped here.
+        theta = float(np.clip(self.scene.theta(), 0.0, 1.0))
+        return theta, float(com[2]), float(np.linalg.norm(palm - target))
 
     def _terms(self) -> dict[str, float]:
         ep = self._episode
@@ -176,7 +179,7 @@ class DexTOGEnv(gym.Env):
             joints=scene.joint_positions(), palm=palm, wrist_rot=wrist_rot, pads=pads,
             object_frame=scene.object_frame(), object_com=com, object_com0=ep["com0"],
             object_rot=scene.object_rotation(), linvel=linvel, angvel=angvel,
-            theta=scene.theta(), functional=scene.functional_point(), palm0=ep["palm0"],
+            theta=float(np.clip(scene.theta(), 0.0, 1.0)), functional=scene.functional_point(), palm0=ep["palm0"],
             grasp_joints_norm=ep["grasp_joints"])
 
     # --- render / close ----------------------------------------------------------------------------

@@ -112,7 +112,7 @@ class DexTOGEnv(gym.Env):
         com, _ = self.scene.object_com()
         self._episode = {
             "object_id": asset.id, "object_index": k, "grasp_index": i, "grasp_source": self.pool.source_of[k],
-            "yaw": yaw, "raised_m": placed.raised_m, "theta0": self.scene.theta(), "height0": float(com[2]),
+            "yaw": yaw, "raised_m": placed.raised_m, "theta0": float(np.clip(self.scene.theta(), 0.0, 1.0)), "height0": float(com[2]),
             "com0": com, "palm0": palm, "grasp_joints": observation.normalise_joints(g.joints[i]),
             "is_success": False, "lift_success": False, "steps": 0,
         }

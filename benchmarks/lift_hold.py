@@ -19,7 +19,7 @@ import numpy as np
 def measure(task: str, source: str, objects: str, seed: int) -> dict:
     import gymnasium as gym
 
-    from dextog_gym.envs.scripted import HOLD_STEPS, LIFT_STEPS, ScriptedPolicy
+    from dextog_gym.envs.scripted import GRIP_STEPS, HOLD_STEPS, LIFT_STEPS, ScriptedPolicy
     from dextog_gym.envs.table import ENV_OF_TASK
 
     with warnings.catch_warnings():
@@ -42,7 +42,7 @@ def measure(task: str, source: str, objects: str, seed: int) -> dict:
                     skipped += 1
                     continue
                 policy = ScriptedPolicy(env)
-                for _ in range(LIFT_STEPS + HOLD_STEPS):
+                for _ in range(GRIP_STEPS + LIFT_STEPS + HOLD_STEPS):
                     _, _, _, _, info = env.step(policy())
                 rises.append(info["lift"])
                 held += info["lift"] >= env.weights.h_pass

@@ -185,8 +185,9 @@ def test_grasp_file_source_and_explosive_grasps(tmp_path):
             for seed in range(30):
                 _, info = env.reset(seed=seed)
                 assert info["grasp_source"] == "file" and info["grasp_index"] >= 2
-        assert env.unwrapped.placement_skips == 2
-        assert info["placement_skips"] == 2
+        # both sunk grasps are found and never drawn again (a good grasp can also fail at some yaw)
+        assert {0, 1} <= env.unwrapped.pool.bad[0]
+        assert info["placement_skips"] == env.unwrapped.placement_skips >= 2
         with pytest.raises(RuntimeError, match="cannot be placed"):
             env.reset(options={"object_id": "stapler_000", "grasp_index": 0})
     finally:

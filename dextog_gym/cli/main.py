@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from dextog_gym import __version__
-from dextog_gym.cli import assets, demo, grasps
+from dextog_gym.cli import assets, demo, grasps, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     assets.register(sub)
     demo.register(sub)
     grasps.register(sub)
+    train.register(sub)
     return parser
 
 

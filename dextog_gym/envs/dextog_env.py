@@ -16,7 +16,7 @@ import numpy as np
 
 from dextog_gym.envs import actions, observation
 from dextog_gym.envs.grasp_pool import DEFAULT_GRASPS_PER_OBJECT, GraspPool, resolve_objects
-from dextog_gym.envs.reward import READINGS, RewardWeights, completion_condition, reward_terms
+from dextog_gym.envs.reward import READINGS, TERM_NAMES, RewardWeights, completion_condition, reward_terms
 from dextog_gym.hand.transforms import matrix_to_quat_wxyz, quat_wxyz_to_matrix
 from dextog_gym.objects.spec import CATEGORIES
 
@@ -102,12 +102,13 @@ class DexTOGEnv(gym.Env):
             warnings.warn(f"{asset.id} grasp {i} skipped: {placed.reason} "
                           f"({self.placement_skips} skipped so far)", stacklevel=3)
             return placed.reason
+        from dextog_gym.envs.scene import RESET_SQUEEZE_RAD
         from dextog_gym.hand.grip import squeeze_targets
 
         wrist_pos, wrist_quat = self.scene.wrist_pose()
         wrist_rot = quat_wxyz_to_matrix(wrist_quat)
         palm, _ = self.scene.hand_points()
-        self.targets = actions.Targets(wrist_pos.copy(), wrist_rot, squeeze_targets(g.joints[i]), wrist_pos.copy(),
+        self.targets = actions.Targets(wrist_pos.copy(), wrist_rot, squeeze_targets(g.joints[i], RESET_SQUEEZE_RAD), wrist_pos.copy(),
                                        wrist_rot.T @ (palm - wrist_pos))
         com, _ = self.scene.object_com()
         self._episode = {
@@ -158,7 +159,7 @@ class DexTOGEnv(gym.Env):
 
     def _zero_terms(self) -> dict[str, float]:
         self._terms()
-        return {"reward_task": 0.0, "reward_lift": 0.0, "reward_completion": 0.0, "penalty_drop": 0.0}
+        return dict.fromkeys(TERM_NAMES, 0.0)
 
     def _info(self, terms: dict[str, float]) -> dict[str, Any]:
         ep = self._episode

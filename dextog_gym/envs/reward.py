@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
 READINGS = ("paper", "dextog_code")
+# The four terms of Eq. 21, in the order they are reported in ``info`` and logged.
+TERM_NAMES = ("reward_task", "reward_lift", "reward_completion", "penalty_drop")
 CODE_LIFT_GATE_M = 0.05
 
 

@@ -1,4 +1,4 @@
-"""A scripted policy: lift the object, then close the fingers that do the task (or twist the cap).
+"""A scripted policy: squeeze the grasp, lift the object, then close the fingers that do the task (or twist the cap).
 
 No learning: it is what ``dextog demo`` shows before reference policies exist, the probe the
 tests use to check that pressing, pulling and twisting move θ and the reward terms, and the
@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dextog_gym.envs.actions import ACTION_SIZE
+from dextog_gym.envs.actions import ACTION_SIZE, JOINT_RAD
 from dextog_gym.hand import model
-from dextog_gym.hand.grip import CLOSED, SQUEEZED
+from dextog_gym.hand.grip import CLOSED, SQUEEZE_RAD, SQUEEZED
 
+# The env starts from the grasp's own joint angles (no squeeze); the probe first closes every
+# flexion joint by the lift test's squeeze, over GRIP_STEPS steps, so the grasp holds with force.
+GRIP_STEPS = 2
 LIFT_STEPS = 14  # 14 × 1 cm at full wrist speed: past ĥ = 10 cm with room for the object to lag
 HOLD_STEPS = 6  # let the lifted object stop swinging before the task motion
 # Fingers that do each task: the thumb and index/middle pinch the stapler arm, press the pump
@@ -55,13 +58,18 @@ class ScriptedPolicy:
     def __call__(self, obs=None, info=None) -> np.ndarray:
         a = np.zeros(ACTION_SIZE)
         t, self.t = self.t, self.t + 1
+        joints = self.env.targets.joints
+        if t < GRIP_STEPS:
+            speed = SQUEEZE_RAD / (GRIP_STEPS * JOINT_RAD)
+            a[6:] = np.where(SQUEEZED, np.sign(CLOSED - joints) * speed, 0.0)
+            return a
+        t -= GRIP_STEPS
         lifting = not self.env.fixed
         if lifting and t < self.lift_steps:
             a[2] = 1.0
             return a
         if lifting and t < self.lift_steps + self.hold_steps:
             return a
-        joints = self.env.targets.joints
         a[6:] = np.where(self.press_mask, np.sign(CLOSED - joints) * self.press_speed, 0.0)
         if self.task == "bottle":
             a[3:6] = self._twist_axis() * self.twist_speed

@@ -1,0 +1,65 @@
+"""PPO hyperparameters from ``hyperparams/ppo.yml``: the ``default`` block merged with the env's own.
+
+One file is the source of truth for every value a run uses; the merged result is written into the
+run's ``config.json`` so a policy records exactly how it was trained.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+HYPERPARAMS_PATH = Path(__file__).with_name("hyperparams") / "ppo.yml"
+PPO_KEYS = {"learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "ent_coef",
+            "vf_coef", "max_grad_norm", "policy_kwargs"}
+EXTRA_KEYS = {"normalize", "total_timesteps"}
+NORMALIZE_KEYS = {"norm_obs", "norm_reward", "clip_obs", "clip_reward"}
+ACTIVATIONS = ("tanh", "relu", "elu")
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_hyperparams(env_id: str, path: str | Path = HYPERPARAMS_PATH) -> dict[str, Any]:
+    """The merged hyperparameters for ``env_id``; unknown keys or envs are errors, not silently ignored."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"hyperparameter file {path} does not exist")
+    table = yaml.safe_load(path.read_text())
+    if not isinstance(table, dict) or "default" not in table:
+        raise ValueError(f"{path}: expected a mapping with a 'default' block")
+    if env_id not in table:
+        known = ", ".join(k for k in table if k != "default")
+        raise ValueError(f"{path}: no hyperparameters for {env_id!r}; it has: {known}")
+    params = _merge(table["default"], table[env_id] or {})
+    unknown = set(params) - PPO_KEYS - EXTRA_KEYS
+    if unknown:
+        raise ValueError(f"{path}: unknown hyperparameters {sorted(unknown)} for {env_id}")
+    unknown_norm = set(params.get("normalize", {})) - NORMALIZE_KEYS
+    if unknown_norm:
+        raise ValueError(f"{path}: unknown normalize keys {sorted(unknown_norm)}")
+    act = params.get("policy_kwargs", {}).get("activation_fn", "tanh")
+    if act not in ACTIVATIONS:
+        raise ValueError(f"{path}: activation_fn must be one of {ACTIVATIONS}, got {act!r}")
+    return params
+
+
+def sb3_ppo_kwargs(params: dict[str, Any]) -> dict[str, Any]:
+    """The subset SB3's ``PPO`` takes, with the activation name turned into the torch class."""
+    import torch.nn as nn
+
+    kwargs = {k: copy.deepcopy(v) for k, v in params.items() if k in PPO_KEYS}
+    policy_kwargs = kwargs.setdefault("policy_kwargs", {})
+    name = policy_kwargs.get("activation_fn", "tanh")
+    policy_kwargs["activation_fn"] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}[name]
+    net = policy_kwargs.get("net_arch")
+    if isinstance(net, dict):
+        policy_kwargs["net_arch"] = {k: list(v) for k, v in net.items()}
+    return kwargs

@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from dextog_gym import __version__
-from dextog_gym.cli import assets, demo, grasps, train
+from dextog_gym.cli import assets, demo, evaluate, grasps, table, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     grasps.register(sub)
     train.register(sub)
+    evaluate.register(sub)
+    table.register(sub)
     return parser
 
 

@@ -1,0 +1,183 @@
+"""Roll a policy out from every grasp of a grasp set: the measurement behind the success tables.
+
+Each job is one (object, grasp row, episode) started with the env's reset options, so a result
+names exactly which grasp it came from. Actions are the policy's deterministic mean; reset seeds
+are fixed by (seed, episode, grasp), so a rerun gives the same numbers. Jobs fan out over worker
+processes (each builds the env once); everything is checked — the policy against the env, the
+grasp set for emptiness — before the first rollout starts.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dextog_gym.envs.reward import TERM_NAMES
+from policies.bundle import PolicyBundle
+from policies.provenance import machine_info, versions
+
+REFERENCE_DIR = Path(__file__).with_name("reference")
+
+
+@dataclass
+class EvalRequest:
+    policy: str  # a bundle folder, or "reference" (the shipped policy of the env's task)
+    grasps: str = "rule"  # grasp source name or .npz file
+    objects: str | list[str] = "seen"
+    env_id: str | None = None  # default: the policy's
+    episodes_per_grasp: int = 1
+    max_grasps_per_object: int | None = None  # first N rows of each object (file order); None = all
+    max_objects: int | None = None  # first N objects of the split; None = all
+    workers: int = 0  # 0: one per core, at most one per job
+    seed: int = 0
+    progress: bool = True
+    extra_meta: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_policy(spec: str, env_id: str | None) -> Path:
+    """``reference`` (needs env_id), a reference name like ``stapler_rule``, or a folder."""
+    if spec == "reference":
+        if env_id is None:
+            raise ValueError("--policy reference needs --env (which task's reference policy?)")
+        from dextog_gym.envs.table import TASK_OF_ENV
+
+        return REFERENCE_DIR / f"{TASK_OF_ENV[env_id]}_rule"
+    path = Path(spec)
+    if not path.exists() and (REFERENCE_DIR / spec).is_dir():
+        return REFERENCE_DIR / spec
+    return path
+
+
+def _make_env(env_id: str, grasps: str, objects):
+    import dextog_gym
+
+    return dextog_gym.make(env_id, grasp_source=grasps, objects=objects)
+
+
+def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], dict[str, Any]]:
+    """(env id, jobs, pool facts). Builds the env once in this process: a missing policy, a policy
+    for another task or observation size, or a grasp set with no grasps fails here."""
+    bundle = PolicyBundle.load(resolve_policy(req.policy, req.env_id))
+    env_id = req.env_id or bundle.env_id
+    if req.episodes_per_grasp < 1:
+        raise ValueError("episodes per grasp must be at least 1")
+    for name, value in (("max grasps per object", req.max_grasps_per_object), ("max objects", req.max_objects)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1")
+    from dextog_gym.envs.grasp_pool import resolve_objects
+    from dextog_gym.envs.table import TASK_OF_ENV
+
+    if env_id not in TASK_OF_ENV:
+        raise ValueError(f"unknown env id {env_id!r}; known: {', '.join(TASK_OF_ENV)}")
+    objects = req.objects
+    if req.max_objects is not None:
+        objects = [a.id for a in resolve_objects(TASK_OF_ENV[env_id], objects)][: req.max_objects]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fallbacks and drops are reported in the result instead
+        env = _make_env(env_id, req.grasps, objects)
+    try:
+        bundle.check_env(env_id, env.observation_space.shape[0], env.action_space.shape[0])
+        pool = env.unwrapped.pool
+        jobs = []
+        for k, (asset, g) in enumerate(zip(pool.assets, pool.grasps)):
+            n = len(g) if req.max_grasps_per_object is None else min(len(g), req.max_grasps_per_object)
+            for i in range(n):
+                for e in range(req.episodes_per_grasp):
+                    jobs.append((asset.id, i, e, req.seed + 100_003 * e + 1_009 * k + i))
+        facts = {"object_ids": [a.id for a in pool.assets], "source_of": dict(zip([a.id for a in pool.assets],
+                 pool.source_of)), "dropped": pool.dropped, "grasps_per_object": {a.id: len(g) for a, g in
+                 zip(pool.assets, pool.grasps)}, "policy_meta": bundle.meta}
+    finally:
+        env.close()
+    if not jobs:
+        raise ValueError(f"grasp set {req.grasps!r} gives no episodes for {env_id}")
+    return env_id, jobs, facts
+
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(env_id: str, grasps: str, objects, policy_path: str) -> None:
+    warnings.simplefilter("ignore")
+    _worker["env"] = _make_env(env_id, grasps, objects)
+    _worker["policy"] = PolicyBundle.load(policy_path)
+
+
+def rollout(env, policy: PolicyBundle, object_id: str, grasp_index: int, seed: int) -> dict[str, Any]:
+    """One deterministic episode from one grasp; ``skipped`` when the grasp cannot be placed."""
+    row: dict[str, Any] = {"object_id": object_id, "grasp_index": grasp_index, "seed": seed}
+    try:
+        obs, info = env.reset(seed=seed, options={"object_id": object_id, "grasp_index": grasp_index})
+    except RuntimeError as exc:
+        return {**row, "skipped": str(exc)}
+    sums = dict.fromkeys(TERM_NAMES, 0.0)
+    total, steps, done = 0.0, 0, False
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(policy.act(obs))
+        total += reward
+        steps += 1
+        for name in TERM_NAMES:
+            sums[name] += info[name]
+        done = terminated or truncated
+    return {**row, "skipped": None, "steps": steps, "return": total, **{f"return_{k}": v for k, v in sums.items()},
+            "success": bool(info["is_success"]), "success_at_end": bool(info["success_now"]),
+            "lift_success": bool(info["lift_success"]), "theta_end": float(info["theta"]),
+            "lift_end_m": float(info["lift"]), "grasp_source": info["grasp_source"]}
+
+
+def _run_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
+    object_id, grasp_index, episode, seed = job
+    return {**rollout(_worker["env"], _worker["policy"], object_id, grasp_index, seed), "episode": episode}
+
+
+def evaluate(req: EvalRequest) -> dict[str, Any]:
+    """Run every job; returns the result document (meta + one row per episode)."""
+    env_id, jobs, facts = plan_jobs(req)
+    policy_path = str(resolve_policy(req.policy, req.env_id))
+    objects = facts["object_ids"]
+    workers = req.workers or (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(jobs)))
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    bar = None
+    if req.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), unit="ep", desc=f"evaluate {env_id.split('/')[1]}", dynamic_ncols=True)
+    if workers == 1:
+        _init_worker(env_id, req.grasps, objects, policy_path)
+        try:
+            for job in jobs:
+                rows.append(_run_job(job))
+                bar and bar.update()
+        finally:
+            _worker.pop("env").close()
+    else:
+        ctx = mp.get_context("forkserver")
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(env_id, req.grasps, objects, policy_path)) as pool:
+            for row in pool.imap_unordered(_run_job, jobs, chunksize=1):
+                rows.append(row)
+                bar and bar.update()
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - started
+    rows.sort(key=lambda r: (objects.index(r["object_id"]), r["grasp_index"], r["episode"]))
+    from dextog_gym.envs.table import TASK_OF_ENV
+
+    policy_meta = facts.pop("policy_meta")
+    meta = {"env_id": env_id, "task": TASK_OF_ENV[env_id], "policy": policy_path,
+            "policy_grasp_source": policy_meta.get("grasp_source"),
+            "policy_trained_timesteps": policy_meta.get("trained_timesteps"),
+            "grasps": req.grasps, "objects": req.objects if isinstance(req.objects, str) else list(req.objects),
+            "episodes_per_grasp": req.episodes_per_grasp, "max_grasps_per_object": req.max_grasps_per_object,
+            "max_objects": req.max_objects, "seed": req.seed, "workers": workers, "wall_clock_s": round(wall, 2),
+            "rollouts_per_s": round(len(rows) / max(wall, 1e-9), 2), "versions": versions(),
+            "machine": machine_info(), **facts, **req.extra_meta}
+    return {"meta": meta, "episodes": rows}

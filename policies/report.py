@@ -1,0 +1,114 @@
+"""Summaries of evaluation results: per object and per task, as markdown, csv or json.
+
+Rates count placed episodes only (a grasp that cannot be placed is reported as skipped, not as a
+failure of the policy); ``success`` is the paper's latched success, ``at_end`` holds at the last
+step, ``lift`` is the lift-only criterion (hand-held tasks).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dextog_gym.envs.reward import TERM_NAMES
+
+COLUMNS = ("object", "episodes", "skipped", "success", "at_end", "lift", "mean_return",
+           *(f"mean_{t}" for t in TERM_NAMES))
+
+
+def _stats(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    placed = [r for r in rows if not r.get("skipped")]
+    out: dict[str, Any] = {"object": name, "episodes": len(placed), "skipped": len(rows) - len(placed)}
+    if not placed:
+        return {**out, **dict.fromkeys(COLUMNS[3:], None)}
+    out["success"] = float(np.mean([r["success"] for r in placed]))
+    out["at_end"] = float(np.mean([r["success_at_end"] for r in placed]))
+    out["lift"] = float(np.mean([r["lift_success"] for r in placed]))
+    out["mean_return"] = float(np.mean([r["return"] for r in placed]))
+    for t in TERM_NAMES:
+        out[f"mean_{t}"] = float(np.mean([r[f"return_{t}"] for r in placed]))
+    return out
+
+
+def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per object (in evaluation order) and a last row for the whole task."""
+    rows = result["episodes"]
+    order = list(dict.fromkeys(r["object_id"] for r in rows))
+    table = [_stats(o, [r for r in rows if r["object_id"] == o]) for o in order]
+    table.append(_stats(f"all ({result['meta']['task']})", rows))
+    return table
+
+
+def task_rate(result: dict[str, Any], key: str = "success") -> float | None:
+    return summarise(result)[-1][key]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def format_summary(result: dict[str, Any], fmt: str = "markdown") -> str:
+    table = summarise(result)
+    if fmt == "json":
+        return json.dumps({"meta": result["meta"], "summary": table}, indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        writer.writerows(table)
+        return buf.getvalue()
+    if fmt != "markdown":
+        raise ValueError(f"unknown format {fmt!r}; choose markdown, csv or json")
+    m = result["meta"]
+    head = (f"{m['env_id']}: policy {m['policy']} on {m['grasps']} grasps, {m['objects']} objects, "
+            f"{m['episodes_per_grasp']} episode(s) per grasp; {len(result['episodes'])} rollouts in "
+            f"{m['wall_clock_s']:.0f} s ({m['rollouts_per_s']:.2f}/s, {m['workers']} workers)\n\n")
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for row in table:
+        lines.append("| " + " | ".join(_cell(row[c]) for c in COLUMNS) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
+def save_result(result: dict[str, Any], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    tmp.replace(path)
+    return path
+
+
+MAX_RESULT_BYTES = 64 * 2**20
+EPISODE_KEYS = {"object_id", "grasp_index", "skipped"}
+
+
+def load_result(path: str | Path) -> dict[str, Any]:
+    """A result JSON written by ``dextog evaluate``; anything else is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"result file {path} does not exist")
+    if path.stat().st_size > MAX_RESULT_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_RESULT_BYTES >> 20} MiB; not a result file")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("meta"), dict) or not isinstance(data.get("episodes"),
+                                                                                             list):
+        raise ValueError(f"{path}: not a dextog evaluation result (needs 'meta' and 'episodes')")
+    for key in ("env_id", "task", "grasps", "objects"):
+        if key not in data["meta"]:
+            raise ValueError(f"{path}: meta has no {key!r}")
+    for r in data["episodes"]:
+        if not isinstance(r, dict) or not EPISODE_KEYS <= set(r):
+            raise ValueError(f"{path}: malformed episode row {str(r)[:80]}")
+    return data

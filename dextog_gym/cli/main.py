@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from dextog_gym import __version__
-from dextog_gym.cli import assets, demo, evaluate, grasps, table, train
+from dextog_gym.cli import assets, demo, diffutog, evaluate, grasps, table, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.register(sub)
     evaluate.register(sub)
     table.register(sub)
+    diffutog.register(sub)
     return parser
 
 

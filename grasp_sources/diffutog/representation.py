@@ -1,0 +1,96 @@
+"""The 33-D grasp vector the diffusion model works in, and the way back to a ``Grasps`` row.
+
+x = [r₁ (3), r₂ (3), t/POS_SCALE (3), q̃ (24)] (specs §3.1): the first two columns of the wrist
+rotation (the continuous 6-D representation of Zhou et al.; quaternions have a double cover and a
+seam that a denoiser would have to learn around), the wrist position scaled so the data fill
+[-1, 1], and joints mapped linearly from their URDF limits onto [-1, 1]. Every coordinate of a
+real grasp is then in [-1, 1], which is what the x̂₀ clip during sampling relies on.
+Our hand has 24 joints (DexTOG's has 23), so the vector is 33-D rather than 32-D.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dextog_gym.hand.model import NUM_JOINTS, joint_limits
+from dextog_gym.hand.transforms import quat_wxyz_to_matrix
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+# Wrist origins in the object frame reach 0.23 m from the object origin over every shipped raw
+# grasp (27,590 grasps: max |x|, |y|, |z| = 0.199, 0.169, 0.229 m); 0.25 m maps them into [-1, 1].
+POS_SCALE_M = 0.25
+ROT_DIMS = slice(0, 6)
+POS_DIMS = slice(6, 9)
+JOINT_DIMS = slice(9, 9 + NUM_JOINTS)
+GRASP_DIM = 9 + NUM_JOINTS
+
+
+def _limits() -> tuple[np.ndarray, np.ndarray]:
+    lower, upper = joint_limits()
+    return np.asarray(lower, float), np.asarray(upper, float)
+
+
+def matrix_to_quat_wxyz(rot: np.ndarray) -> np.ndarray:
+    """Rotation matrices [N, 3, 3] -> unit quaternions [N, 4] (wxyz, w >= 0), Shepperd's method."""
+    rot = np.asarray(rot, float).reshape(-1, 3, 3)
+    m = rot
+    tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    cands = np.stack([
+        np.stack([1 + tr, m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]], 1),
+        np.stack([m[:, 2, 1] - m[:, 1, 2], 1 + 2 * m[:, 0, 0] - tr, m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0]], 1),
+        np.stack([m[:, 0, 2] - m[:, 2, 0], m[:, 0, 1] + m[:, 1, 0], 1 + 2 * m[:, 1, 1] - tr, m[:, 1, 2] + m[:, 2, 1]], 1),
+        np.stack([m[:, 1, 0] - m[:, 0, 1], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1], 1 + 2 * m[:, 2, 2] - tr], 1),
+    ], 1)  # [N, 4 candidates, 4]; the one with the largest diagonal term is well conditioned
+    pick = np.argmax(np.stack([tr, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], 1), axis=1)
+    q = cands[np.arange(len(m)), pick]
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return q * np.where(q[:, :1] < 0, -1.0, 1.0)
+
+
+def encode(positions: np.ndarray, quats_wxyz: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """Grasps (object frame) -> x [N, 33] float32."""
+    rot = np.stack([quat_wxyz_to_matrix(q) for q in np.asarray(quats_wxyz, float)]) if len(quats_wxyz) else \
+        np.zeros((0, 3, 3))
+    lower, upper = _limits()
+    span = np.where(upper > lower, upper - lower, 1.0)
+    q_norm = np.clip(2 * (np.asarray(joints, float) - lower) / span - 1, -1, 1)
+    x = np.concatenate([rot[:, :, 0], rot[:, :, 1], np.asarray(positions, float) / POS_SCALE_M, q_norm], axis=1)
+    return x.astype(np.float32)
+
+
+def decode_numpy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x [N, 33] -> (positions [N,3] m, quats_wxyz [N,4], joints [N,24] rad inside the limits)."""
+    x = np.asarray(x, float)
+    b1 = x[:, 0:3] / np.maximum(np.linalg.norm(x[:, 0:3], axis=1, keepdims=True), 1e-8)
+    r2 = x[:, 3:6] - (b1 * x[:, 3:6]).sum(1, keepdims=True) * b1
+    b2 = r2 / np.maximum(np.linalg.norm(r2, axis=1, keepdims=True), 1e-8)
+    rot = np.stack([b1, b2, np.cross(b1, b2)], axis=2)
+    lower, upper = _limits()
+    q = lower + (np.clip(x[:, JOINT_DIMS], -1, 1) + 1) / 2 * (upper - lower)
+    return x[:, POS_DIMS] * POS_SCALE_M, matrix_to_quat_wxyz(rot), q
+
+
+class TorchDecoder:
+    """Differentiable x -> (rot [B,3,3], trans [B,3] m, q [B,24] rad) for FK inside the model."""
+
+    def __init__(self, dtype: "torch.dtype", device: "torch.device | str" = "cpu") -> None:
+        import torch
+
+        lower, upper = _limits()
+        self.lower = torch.as_tensor(lower, dtype=dtype, device=device)
+        self.upper = torch.as_tensor(upper, dtype=dtype, device=device)
+
+    def __call__(self, x: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
+        import torch
+
+        # Noisy samples may have tiny or parallel r₁, r₂: the eps keeps Gram–Schmidt finite.
+        b1 = x[:, 0:3] / (x[:, 0:3].norm(dim=1, keepdim=True) + 1e-6)
+        r2 = x[:, 3:6] - (b1 * x[:, 3:6]).sum(1, keepdim=True) * b1
+        b2 = r2 / (r2.norm(dim=1, keepdim=True) + 1e-6)
+        rot = torch.stack([b1, b2, torch.cross(b1, b2, dim=1)], dim=2)
+        q = self.lower + (x[:, JOINT_DIMS].clamp(-1, 1) + 1) / 2 * (self.upper - self.lower)
+        return rot, x[:, POS_DIMS] * POS_SCALE_M, q

@@ -1,0 +1,251 @@
+"""Training DiffuTOG: AdamW on the diffusion loss, EMA weights, TensorBoard, checkpoints, resume.
+
+A run folder holds ``run.json`` (every command, the data it saw, timings), ``tb/`` (TensorBoard),
+``state.pt`` (everything needed to continue: weights, EMA, optimiser, step and RNG states; saved
+atomically, loaded with ``weights_only=True`` so it cannot execute code) and ``model.npz/.json``
+(the EMA weights in the shipped, pickle-free format). ``resume=True`` continues to ``iterations``
+from the last ``state.pt``; a resume with different data or architecture is refused, because the
+result would silently be neither run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grasp_sources.diffutog.dataset import BatchSampler, TrainingData
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = 20_000
+    batch: int = 64
+    objects_per_batch: int = 8  # object clouds encoded per batch (the costliest part on a CPU)
+    lr: float = 5e-4
+    weight_decay: float = 1e-4
+    ema: float = 0.999
+    lambda_fk: float = 1.0  # λ_R (paper: 1)
+    seed: int = 0
+    checkpoint_every: int = 1000
+    log_every: int = 100
+    val_fraction: float = 0.1
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        checks = [(self.iterations >= 1, "iterations must be >= 1"), (self.batch >= 2, "batch must be >= 2"),
+                  (self.lr > 0, "lr must be > 0"), (0 <= self.ema < 1, "ema must be in [0, 1)"),
+                  (self.lambda_fk >= 0, "lambda_fk must be >= 0"), (self.checkpoint_every >= 1, "checkpoint_every >= 1"),
+                  (0 <= self.val_fraction < 0.9, "val_fraction must be in [0, 0.9)")]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    steps: int
+    seconds: float
+    final_loss: float
+    val_loss: float | None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _split(data: TrainingData, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed + 7919)
+    order = rng.permutation(len(data))
+    n_val = int(round(fraction * len(data))) if len(data) >= 20 else 0
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _subset(data: TrainingData, rows: np.ndarray) -> TrainingData:
+    return TrainingData(data.object_ids, data.clouds, data.x[rows], data.object_index[rows], data.text_group[rows],
+                        data.groups, data.group_embeddings, data.sources)
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    import torch
+
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, model_config=None,
+          resume: bool = False, init_from: str | os.PathLike | None = None, progress: bool = True,
+          command: list[str] | None = None) -> TrainResult:
+    """Train (or continue) a DiffuTOG model on ``data`` in ``run_dir``.
+
+    ``init_from``: start from an existing model file's weights (fine-tuning in the data engine).
+    """
+    import torch
+
+    from grasp_sources.diffutog.checkpoint import load_denoiser, save_model
+    from grasp_sources.diffutog.diffusion import CosineSchedule, diffusion_loss
+    from grasp_sources.diffutog.network import Denoiser, ModelConfig
+
+    run = Path(run_dir)
+    state_path, run_json = run / "state.pt", run / "run.json"
+    data_key = [s.get("sha256", s["data"]) for s in data.sources] + [len(data)]
+    if resume:
+        if not state_path.is_file():
+            raise FileNotFoundError(f"{run}: nothing to resume (no state.pt); start without --resume")
+        doc = json.loads(run_json.read_text())
+        if doc["data_key"] != data_key:
+            raise ValueError(f"{run}: resume with different training data than the run started with")
+        model_config = ModelConfig.from_json(doc["model"])
+        old = TrainConfig(**{**doc["train"], "iterations": config.iterations, "device": config.device})
+        config = old
+    else:
+        if state_path.is_file() or (run / "model.npz").is_file():
+            raise FileExistsError(f"{run}: a run is already there; pass --resume to continue it or pick a new --out")
+        model_config = model_config or ModelConfig()
+        doc = {"model": model_config.to_json(), "train": asdict(config), "data": data.summary(), "data_key": data_key,
+               "object_ids": data.object_ids, "groups": data.groups, "commands": [], "sessions": []}
+    run.mkdir(parents=True, exist_ok=True)
+    doc["commands"].append(command or sys.argv)
+    device = _device(config.device)
+    torch.manual_seed(config.seed)
+    model = Denoiser(model_config).to(device)
+    if init_from is not None and not resume:
+        base, _ = load_denoiser(init_from)
+        if base.config != model_config:
+            raise ValueError(f"{init_from}: architecture differs from the requested model config")
+        model.load_state_dict(base.state_dict())
+    ema = Denoiser(model_config).to(device)
+    ema.load_state_dict(model.state_dict())
+    ema.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = CosineSchedule(model_config.timesteps)
+    train_rows, val_rows = _split(data, config.val_fraction, config.seed)
+    sampler = BatchSampler(_subset(data, train_rows), config.batch, config.objects_per_batch, config.seed)
+    gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    step = 0
+    if resume:
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step = int(state["step"])
+        gen.set_state(state["torch_gen"].cpu() if device.type == "cpu" else state["torch_gen"])
+        sampler.rng.bit_generator.state = json.loads(state["numpy_rng"])
+    clouds = torch.as_tensor(data.clouds, device=device)
+    writer = _writer(run / "tb")
+    val = _val_batch(data, val_rows, config.seed, device)
+    t0, history, last = time.time(), [], {}
+    start = step
+    bar = _bar(progress, config.iterations, step)
+    while step < config.iterations:
+        x, text, objs, slot = sampler.sample()
+        loss, terms = diffusion_loss(model, schedule, torch.as_tensor(x, device=device), torch.as_tensor(text, device=device),
+                                     clouds[torch.as_tensor(objs, device=device)], torch.as_tensor(slot, device=device),
+                                     config.lambda_fk, gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - config.ema)
+        step += 1
+        last = terms
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{terms['loss']:.3f}", refresh=False)
+        if step % config.log_every == 0 or step == config.iterations:
+            row = {"step": step, **terms}
+            if val is not None:
+                row["val_loss"] = _val_loss(ema, schedule, clouds, val, config.lambda_fk)
+            history.append(row)
+            for k, v in row.items():
+                if k != "step" and writer is not None:
+                    writer.add_scalar(f"train/{k}" if k != "val_loss" else "val/loss", v, step)
+        if step % config.checkpoint_every == 0 or step == config.iterations:
+            _checkpoint(run, model, ema, opt, step, gen, sampler, doc, model_config, t0, start)
+    if bar is not None:
+        bar.close()
+    if writer is not None:
+        writer.close()
+    seconds = time.time() - t0
+    val_loss = history[-1].get("val_loss") if history else None
+    return TrainResult(run, step, seconds, float(last.get("loss", float("nan"))), val_loss, history)
+
+
+def _checkpoint(run, model, ema, opt, step, gen, sampler, doc, model_config, t0, start) -> None:
+    from grasp_sources.diffutog.checkpoint import save_model
+
+    _atomic_torch_save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "torch_gen": gen.get_state(), "numpy_rng": json.dumps(sampler.rng.bit_generator.state)},
+                       run / "state.pt")
+    session = {"start_step": start, "end_step": step, "seconds": round(time.time() - t0, 1),
+               "ended": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if doc["sessions"] and doc["sessions"][-1]["start_step"] == start:
+        doc["sessions"][-1] = session
+    else:
+        doc["sessions"].append(session)
+    doc["steps"] = step
+    save_model(run / "model", ema.state_dict(), model_config.to_json(),
+               {"steps": step, "data": doc["data"], "commands": doc["commands"], "object_ids": doc["object_ids"],
+                "train": doc["train"]})
+    tmp = run / "run.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=2))
+    os.replace(tmp, run / "run.json")
+
+
+def _writer(folder: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is a dev/train extra
+        return None
+    return SummaryWriter(str(folder))
+
+
+def _bar(progress: bool, total: int, initial: int):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc="diffutog train", unit="it", dynamic_ncols=True)
+
+
+def _val_batch(data: TrainingData, rows: np.ndarray, seed: int, device):
+    """A fixed validation batch (≤ 256 grasps, fixed sentences, t and noise) so curves are comparable."""
+    import torch
+
+    if len(rows) == 0:
+        return None
+    rng = np.random.default_rng(seed + 31)
+    rows = rows[:256]
+    text = np.stack([data.group_embeddings[g][rng.integers(len(data.group_embeddings[g]))] for g in data.text_group[rows]])
+    objs, slot = np.unique(data.object_index[rows], return_inverse=True)
+    gen = torch.Generator().manual_seed(seed + 37)
+    return {"x": torch.as_tensor(data.x[rows], device=device), "text": torch.as_tensor(text, dtype=torch.float32, device=device),
+            "objs": torch.as_tensor(objs, device=device), "slot": torch.as_tensor(slot, device=device), "gen_state": gen.get_state()}
+
+
+def _val_loss(model, schedule, clouds, val, lambda_fk: float) -> float:
+    import torch
+
+    from grasp_sources.diffutog.diffusion import diffusion_loss
+
+    gen = torch.Generator()
+    gen.set_state(val["gen_state"])
+    with torch.no_grad():
+        _, terms = diffusion_loss(model, schedule, val["x"], val["text"], clouds[val["objs"]], val["slot"], lambda_fk,
+                                  gen if val["x"].device.type == "cpu" else None)
+    return terms["loss"]

@@ -18,6 +18,9 @@ from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset, get_object, list_objects
 
 POOL_SEED = 0
+# Sources whose per-object sets ship under assets/grasps/<source>/ (diffutog: made by the shipped
+# model, so making an env does not run the diffusion model; objects without a set sample live).
+SHIPPED_SETS = ("rule", "isf", "diffutog")
 DEFAULT_GRASPS_PER_OBJECT = 128  # every shipped rule grasp of an object (the most is 98)
 
 
@@ -49,7 +52,7 @@ def _in_file_order(source, source_spec: str, asset: ObjectAsset, task: str) -> G
     from grasp_sources.pipeline import grasp_path
 
     if not isinstance(source, FileSource):
-        if source_spec not in ("rule", "isf") or not grasp_path(source_spec, asset.id).is_file():
+        if source_spec not in SHIPPED_SETS or not grasp_path(source_spec, asset.id).is_file():
             return None
         source = FileSource(grasp_path(source_spec, asset.id))
     if asset.id not in source.object_ids():

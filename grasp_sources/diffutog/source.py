@@ -1,0 +1,130 @@
+"""``diffutog``: grasps sampled from the DiffuTOG model for an object and a task sentence.
+
+``sample(obj, task, n, rng, text=...)`` embeds the sentence (the task's canonical description when
+none is given; any sentence a user types works, at the cost of loading the encoder once), runs
+ancestral DDPM in batches, and by default hands the result to the test-time collision handling.
+Every grasp comes back through ``Grasps`` validation like any other source's, with its penetration
+before and after in the extras.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dextog_gym.grasps import Grasps
+from dextog_gym.objects.catalog import ObjectAsset
+from dextog_gym.paths import assets_root
+
+DEFAULT_BATCH = 256
+_models: dict[tuple[str, str], Any] = {}
+
+
+def shipped_model_path(hand_encoder: bool = True) -> Path:
+    """The committed model (``assets/diffutog/``); ``hand_encoder=False`` gives the Table III ablation."""
+    return assets_root() / "diffutog" / ("diffutog" if hand_encoder else "diffutog_no_hand_encoder")
+
+
+def _load(path: Path, device: str):
+    from grasp_sources.diffutog.checkpoint import load_denoiser, model_paths
+
+    npz, _ = model_paths(path)
+    key = (str(npz.resolve()), device)
+    if key not in _models:
+        model, doc = load_denoiser(path, device)
+        digest = hashlib.sha256(npz.read_bytes()).hexdigest()
+        _models[key] = (model, doc, digest)
+    return _models[key]
+
+
+class DiffuTogSource:
+    name = "diffutog"
+
+    def __init__(self, model: str | os.PathLike | None = None, collision_handling: bool = True,
+                 collision_steps: int | None = None, hand_encoder: bool = True, batch: int = DEFAULT_BATCH,
+                 device: str = "auto", text: str | None = None) -> None:
+        """``model``: a model file (default: the shipped one; ``hand_encoder=False`` picks the shipped
+        ablation model). ``text``: a default sentence for every ``sample`` call."""
+        from grasp_sources.diffutog.language import check_text
+
+        self.model_path = Path(model) if model is not None else shipped_model_path(hand_encoder)
+        if not isinstance(collision_handling, bool):
+            raise ValueError(f"collision_handling must be true or false, got {collision_handling!r}")
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch}")
+        self.collision_handling = collision_handling
+        self.collision_steps = collision_steps
+        self.batch = int(batch)
+        self.device = device
+        self.text = check_text(text) if text is not None else None
+        self.last_stats: dict[str, Any] = {}
+
+    def _device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator, text: str | None = None) -> Grasps:
+        import torch
+
+        from grasp_sources.diffutog.collision import STEPS, resolve_collisions
+        from grasp_sources.diffutog.dataset import object_cloud
+        from grasp_sources.diffutog.diffusion import CosineSchedule, ancestral_sample
+        from grasp_sources.diffutog.language import canonical_sentence, check_text
+        from grasp_sources.diffutog.representation import decode_numpy
+        from grasp_sources.diffutog.text_encoder import TextEncoder
+
+        if task != obj.category:
+            raise ValueError(f"object {obj.id} is a {obj.category}; DiffuTOG grasps for task {task!r} cannot be "
+                             f"evaluated on it")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        sentence = check_text(text) if text is not None else (self.text or canonical_sentence(task))
+        device = self._device()
+        model, doc, digest = _load(self.model_path, device)
+        schedule = CosineSchedule(model.config.timesteps)
+        emb = torch.as_tensor(TextEncoder().embed([sentence]), device=device)
+        cloud = torch.as_tensor(object_cloud(obj), device=device)[None]
+        seed = int(rng.integers(2**63 - 1))
+        gen = torch.Generator(device=device).manual_seed(seed)
+        t0 = time.perf_counter()
+        xs = []
+        with torch.no_grad():
+            feat = model.encode_object(cloud)
+            for start in range(0, n, self.batch):
+                b = min(self.batch, n - start)
+                xs.append(ancestral_sample(model, schedule, emb.expand(b, -1), feat.expand(b, -1), gen).cpu().numpy())
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t_sample = time.perf_counter() - t0
+        x = np.concatenate(xs) if xs else np.zeros((0, 33), np.float32)
+        positions, quats, joints = decode_numpy(x)
+        extras: dict[str, np.ndarray] = {}
+        t_coll = 0.0
+        stats: dict[str, Any] = {"pen_before_cm": float("nan"), "pen_after_cm": float("nan")}
+        if self.collision_handling and n:
+            from dextog_gym.hand.transforms import quat_wxyz_to_matrix
+            from dextog_gym.objects.shape import object_shape
+
+            t1 = time.perf_counter()
+            rot = np.stack([quat_wxyz_to_matrix(q) for q in quats])
+            res = resolve_collisions(object_shape(obj), rot, positions, joints,
+                                     steps=self.collision_steps if self.collision_steps is not None else STEPS)
+            t_coll = time.perf_counter() - t1
+            positions, joints = res.trans, res.joints
+            extras = {"pen_before_cm": 100 * res.pen_before_m, "pen_after_cm": 100 * res.pen_after_m}
+            stats = {"pen_before_cm": float(extras["pen_before_cm"].mean()),
+                     "pen_after_cm": float(extras["pen_after_cm"].mean()), "collision_steps_run": res.steps_run}
+        self.last_stats = {"text": sentence, "n": n, "device": device, "ms_per_grasp_sample": 1000 * t_sample / max(n, 1),
+                           "ms_per_grasp_collision": 1000 * t_coll / max(n, 1), **stats}
+        provenance = {"source": self.name, "version": 1, "seed": seed, "text": sentence,
+                      "model": self.model_path.name, "model_sha256": digest, "model_steps": doc.get("steps"),
+                      "collision_handling": self.collision_handling, "hand_encoder": model.config.hand_encoder}
+        return Grasps.from_arrays(obj.id, task, positions, quats, joints, extras, provenance)

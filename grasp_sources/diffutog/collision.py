@@ -27,6 +27,9 @@ STEPS = 200  # the paper's 200 optimisation steps at inference
 JOINT_LR = 0.01
 TRANS_LR = 1e-3
 DONE_PEN_M = 0.001
+# The wrist may back out at most this far: Adam's steps are ~lr each whatever the gradient, so an
+# unbounded translation drifted 5 cm through a thin stapler arm in a test (metric pen 7.6 cm).
+MAX_SHIFT_M = 0.01
 SPEN_WEIGHT = 10.0
 HAND_SURFACE_POINTS = 512
 OBJECT_POINTS = 256  # φ_H at object points is ~60% of a step's cost (fwd+bwd); 256 keep it under half
@@ -117,7 +120,8 @@ def resolve_collisions(shape, rot: np.ndarray, trans: np.ndarray, joints: np.nda
         ran += 1
         with torch.no_grad():  # finished grasps stay put (Adam's momentum would still move them)
             q.copy_(torch.where(active[:, None], torch.maximum(torch.minimum(q, hand.upper), hand.lower), keep_q))
-            dt.copy_(torch.where(active[:, None], dt, keep_t))
+            shifted = dt * (MAX_SHIFT_M / dt.norm(dim=1, keepdim=True).clamp_min(MAX_SHIFT_M))
+            dt.copy_(torch.where(active[:, None], shifted, keep_t))
     with torch.no_grad():
         _, pen1, _ = penetration(hand, sdf, obj, r, t0 + dt, q)
     return CollisionResult(rot, (t0 + dt).detach().numpy().astype(float), q.detach().numpy().astype(float),

@@ -39,6 +39,8 @@ class EngineConfig:
     min_verified: int = 8  # fewer verified grasps than this: fine-tune on verified + the rule data
     seed: int = 0
     workers: int = 2
+    hidden: int = 128  # model size (h) of the trained stage; fine-tuning stages inherit it
+    hand_points: int = 256
     progress: bool = True
 
 
@@ -114,6 +116,7 @@ class Engine:
 
     def _train(self, name: str, files: list[Path], iterations: int, init: Path | None) -> dict[str, Any]:
         from grasp_sources.diffutog.dataset import build_training_data
+        from grasp_sources.diffutog.network import ModelConfig
         from grasp_sources.diffutog.train import TrainConfig, train
 
         run = self.out / name
@@ -121,7 +124,7 @@ class Engine:
         resume = (run / "state.pt").is_file()
         result = train(data, run, TrainConfig(iterations=iterations, seed=self.config.seed,
                                               checkpoint_every=max(100, min(1000, iterations // 4))),
-                       resume=resume, init_from=None if resume else init, progress=self.config.progress,
+                       ModelConfig(hidden=self.config.hidden, hand_points=self.config.hand_points), resume=resume, init_from=None if resume else init, progress=self.config.progress,
                        command=["engine", name])
         return {"model": str(run / "model"), "grasps": len(data), "steps": result.steps,
                 "final_loss": result.final_loss, "val_loss": result.val_loss}

@@ -109,7 +109,7 @@ def run_train(args: argparse.Namespace) -> int:
     model_config = ModelConfig(hidden=args.hidden, hand_points=args.hand_points,
                                hand_encoder=not args.no_hand_encoder)
     result = train(data, args.out, config, model_config, resume=args.resume, init_from=args.init_from,
-                   progress=not args.no_progress, command=["dextog", *map(str, sys.argv[1:])])
+                   progress=not args.no_progress, command=["dextog", *map(str, args.argv)])
     val = f", val loss {result.val_loss:.4f}" if result.val_loss is not None else ""
     print(f"{result.steps} iterations in {result.seconds:.0f} s this session; loss {result.final_loss:.4f}{val}")
     print(f"model: {args.out / 'model.npz'}   TensorBoard: tensorboard --logdir {args.out / 'tb'}")
@@ -143,7 +143,7 @@ def run_engine(args: argparse.Namespace) -> int:
                           bootstrap_rounds=args.bootstrap_rounds, bootstrap_per_object=args.bootstrap_per_object,
                           bootstrap_iterations=args.bootstrap_iterations, finetune_iterations=args.finetune_iterations,
                           seed=args.seed, workers=args.workers, progress=not args.no_progress)
-    state = Engine(args.out, config).run(["dextog", *map(str, sys.argv[1:])])
+    state = Engine(args.out, config).run(["dextog", *map(str, args.argv)])
     print(format_engine(state))
     return 0
 

@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_table3)
 
     e = dsub.add_parser("engine", help="the DexTOG data engine loop, resumable",
-                        description="raw -> rule -> train -> bootstrap x K (generate, rules + pen < 0.5 cm + lift "
+                        description="raw -> rule -> train -> bootstrap x K (generate, keep pen < 0.5 cm + lift "
                                     "test, retrain) -> RL verification with the reference policies -> fine-tune. "
                                     "Each stage is recorded in OUT/engine.json; rerun the same command to resume.")
     e.add_argument("--out", type=Path, required=True, help="engine folder")
@@ -153,7 +153,8 @@ def format_engine(state: dict) -> str:
     lines = ["| stage | grasps | valid | mean joint variance | mean joint range | seconds |", "|---|---|---|---|---|---|"]
     for name, st in state["stages"].items():
         if name.startswith("bootstrap"):
-            lines.append(f"| {name} | {st['generated']} generated | {st['valid']} | {st['mean_variance']:.4f} | "
+            rules = f" ({st['rule_pass']} pass the rules)" if "rule_pass" in st else ""
+            lines.append(f"| {name} | {st['generated']} generated{rules} | {st['valid']} | {st['mean_variance']:.4f} | "
                          f"{st['mean_range']:.3f} | {st['seconds']} |")
         elif name == "verify":
             lines.append(f"| verify | {st['evaluated']} rolled out | {st['verified']} succeeded | | | {st['seconds']} |")

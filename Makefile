@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 # The reference policies from the shipped grasp sets, 2 objects x 2 grasps per task, source and split:
 # the Table II-shaped success table in a few minutes on 2 cores.
 demo: install
-	$(BIN)/dextog benchmark --out demo_out/benchmark --max-objects 2 --max-grasps-per-object 2 --fresh \
+	$(BIN)/dextog benchmark --out demo_out/benchmark --sources rule,isf,diffutog --max-objects 2 --max-grasps-per-object 2 --fresh \
 		--png demo_out/table_ii.png --no-progress
 
 test: install

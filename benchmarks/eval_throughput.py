@@ -13,7 +13,7 @@ import argparse
 import os
 import platform
 
-from policies.evaluate import EvalRequest, evaluate
+from dextog_gym.policies.evaluate import EvalRequest, evaluate
 
 
 def main() -> None:

@@ -38,8 +38,8 @@ def main() -> None:
 
     from dextog_gym.objects.catalog import get_object
     from dextog_gym.tables import format_table
-    from grasp_sources.isf.generate import generate_raw
-    from grasp_sources.isf.lift import lift_test
+    from dextog_gym.grasp_sources.isf.generate import generate_raw
+    from dextog_gym.grasp_sources.isf.lift import lift_test
 
     rows, total_grasps, total_gen, total_lift, total_pass, lift_seconds = [], 0, 0.0, 0, 0, 0.0
     for oid in args.objects:

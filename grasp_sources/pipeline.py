@@ -17,13 +17,9 @@ import numpy as np
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.objects.shape import object_shape
-from dextog_gym.paths import grasps_dir
+from dextog_gym.grasp_sources.shipped import grasp_path
 
 RAW_LIFT_SAMPLE = 64  # raw grasps lift-tested per object for the raw lift rate
-
-
-def grasp_path(source: str, object_id: str, root: Path | None = None) -> Path:
-    return (root or grasps_dir()) / source / f"{object_id}.npz"
 
 
 @dataclass
@@ -43,7 +39,7 @@ class ObjectReport:
 
 def make_raw(asset: ObjectAsset, target: int, seed: int, root: Path | None = None, max_candidates: int = 20_000,
              overwrite: bool = False) -> Grasps:
-    from grasp_sources.isf.generate import generate_raw
+    from dextog_gym.grasp_sources.isf.generate import generate_raw
 
     path = grasp_path("isf", asset.id, root)
     if path.is_file() and not overwrite:
@@ -55,9 +51,9 @@ def make_raw(asset: ObjectAsset, target: int, seed: int, root: Path | None = Non
 
 def make_rule(asset: ObjectAsset, seed: int, root: Path | None = None) -> ObjectReport:
     """Rules + lift test on the saved raw grasps of ``asset``; writes the rule set, updates the raw file."""
-    from grasp_sources.isf.generate import object_seed
-    from grasp_sources.isf.lift import lift_test
-    from grasp_sources.rules import rule_mask
+    from dextog_gym.grasp_sources.isf.generate import object_seed
+    from dextog_gym.grasp_sources.isf.lift import lift_test
+    from dextog_gym.grasp_sources.rules import rule_mask
 
     raw_path = grasp_path("isf", asset.id, root)
     raw = Grasps.load(raw_path)
@@ -72,15 +68,11 @@ def make_rule(asset: ObjectAsset, seed: int, root: Path | None = None) -> Object
     in_sample = np.zeros(len(raw), dtype=bool)
     in_sample[sample] = True
     extras = {**raw.extras, "rule_pass": rules, "lift_pass": lift, "lift_sample": in_sample}
-    raw = Grasps(raw.object_ids, raw.tasks, raw.object_index, raw.positions, raw.quats_wxyz, raw.joints, extras,
-                 raw.provenance)
+    raw = raw.replace(extras=extras)
     raw.save(raw_path, compact=True)
     kept_idx = np.flatnonzero(rules & (lift == 1))
     kept = raw.select(kept_idx)
-    kept = Grasps(kept.object_ids, kept.tasks, kept.object_index, kept.positions, kept.quats_wxyz, kept.joints,
-                  {k: v for k, v in kept.extras.items() if k in ("q1", "pen_cm", "pad_contacts", "family", "clearance_m")},
-                  {**raw.provenance, "source": "rule", "from": "isf", "rule_seed": seed,
-                   "created": time.strftime("%Y-%m-%d")})
+    kept = kept.replace(extras={k: v for k, v in kept.extras.items() if k in ("q1", "pen_cm", "pad_contacts", "family", "clearance_m")}, provenance={**raw.provenance, "source": "rule", "from": "isf", "rule_seed": seed, "created": time.strftime("%Y-%m-%d")})
     kept.save(grasp_path("rule", asset.id, root), compact=True)
     return ObjectReport(
         asset.id, asset.category, len(raw), float(raw.provenance.get("seconds", 0.0)),

@@ -3,7 +3,7 @@
 The rules keep about 0.1% of raw grasps (paper) — for some of our objects none at all (most
 bottles: all five pads within 2.5 cm of the cap centre is rare for a sampler). An environment
 still needs starting grasps for those objects, so this source ranks an object's shipped ``isf``
-grasps by :func:`grasp_sources.rules.rule_residual` and serves the best ones. Pads come from the
+grasps by :func:`dextog_gym.grasp_sources.rules.rule_residual` and serves the best ones. Pads come from the
 pybullet hand, so no torch is needed. Results carry ``rule_residual_m`` in their extras.
 """
 
@@ -49,10 +49,11 @@ class RelaxedRuleSource:
 
     def ranked(self, obj: ObjectAsset, task: str) -> Grasps:
         """The object's best ``pool`` raw grasps, nearest to the rule first."""
+        from dextog_gym.grasp_sources.shipped import grasp_path
+        from dextog_gym.grasp_sources.rules import rule_residual
+
+        from dextog_gym.grasps.file_source import FileSource
         from dextog_gym.objects.shape import object_shape
-        from grasp_sources.file import FileSource
-        from grasp_sources.pipeline import grasp_path
-        from grasp_sources.rules import rule_residual
 
         if task != obj.category:
             raise ValueError(f"object {obj.id} is a {obj.category}; grasps for task {task!r} do not exist")
@@ -68,8 +69,7 @@ class RelaxedRuleSource:
         best = raw.select(order)
         extras = {**best.extras, "rule_residual_m": residual[order]}
         provenance = {**best.provenance, "source": self.name, "ranked_from": "isf"}
-        return Grasps(best.object_ids, best.tasks, best.object_index, best.positions, best.quats_wxyz,
-                      best.joints, extras, provenance)
+        return best.replace(extras=extras, provenance=provenance)
 
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator) -> Grasps:
         best = self.ranked(obj, task)

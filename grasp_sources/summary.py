@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from dextog_gym.grasp_sources.shipped import grasp_path
 
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import get_object, list_objects
-from grasp_sources.pipeline import grasp_path
 
 MIN_RULE_GRASPS = 20  # the bar per object
 

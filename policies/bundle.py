@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from dextog_gym.files import atomic_write, atomic_write_json
+
 BUNDLE_FORMAT = 1
 WEIGHTS_FILE = "policy.npz"
 META_FILE = "policy.json"
@@ -68,15 +70,11 @@ class PolicyBundle:
         arrays = {"obs_mean": self.obs_mean, "obs_var": self.obs_var}
         for k, (w, b) in enumerate(self.layers):
             arrays[f"layer{k}_w"], arrays[f"layer{k}_b"] = w.astype(np.float32), b.astype(np.float32)
-        tmp = folder / (WEIGHTS_FILE + ".tmp.npz")
-        np.savez(tmp, **arrays)
-        tmp.replace(folder / WEIGHTS_FILE)
+        atomic_write(folder / WEIGHTS_FILE, lambda fh: np.savez(fh, **arrays))
         meta = {**self.meta, "format": BUNDLE_FORMAT, "env_id": self.env_id, "activation": self.activation,
                 "n_layers": len(self.layers), "clip_obs": self.clip_obs, "epsilon": self.epsilon,
                 "obs_size": self.obs_size, "action_size": self.action_size}
-        tmp = folder / (META_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        tmp.replace(folder / META_FILE)
+        atomic_write_json(folder / META_FILE, meta, indent=2, sort_keys=True)
         return folder
 
     @classmethod

@@ -10,7 +10,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-HYPERPARAMS_PATH = Path(__file__).with_name("hyperparams") / "ppo.yml"
+from dextog_gym.paths import package_data
+
+HYPERPARAMS_PATH = package_data("dextog_gym.policies", "hyperparams", "ppo.yml")
 PPO_KEYS = {"learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "ent_coef",
             "vf_coef", "max_grad_norm", "policy_kwargs"}
 EXTRA_KEYS = {"normalize", "total_timesteps"}

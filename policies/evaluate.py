@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from dextog_gym.policies.bundle import PolicyBundle
+from dextog_gym.policies.provenance import machine_info, versions
 
 from dextog_gym.envs.reward import TERM_NAMES
-from policies.bundle import PolicyBundle
-from policies.provenance import machine_info, versions
+from dextog_gym.paths import package_data
 
-REFERENCE_DIR = Path(__file__).with_name("reference")
+REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dextog_gym.envs.reward import TERM_NAMES
+from dextog_gym.files import atomic_write_json
 
 COLUMNS = ("object", "episodes", "skipped", "success", "at_end", "lift", "mean_return",
            *(f"mean_{t}" for t in TERM_NAMES))
@@ -79,12 +80,7 @@ def format_summary(result: dict[str, Any], fmt: str = "markdown") -> str:
 
 
 def save_result(result: dict[str, Any], path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write_json(path, result, indent=1)
 
 
 MAX_RESULT_BYTES = 64 * 2**20

@@ -22,10 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from dextog_gym.policies.bundle import bundle_from_sb3
+from dextog_gym.policies.config import (
+    HYPERPARAMS_PATH,
+    load_hyperparams,
+    sb3_ppo_kwargs,
+)
+from dextog_gym.policies.provenance import machine_info, versions
 
-from policies.bundle import bundle_from_sb3
-from policies.config import HYPERPARAMS_PATH, load_hyperparams, sb3_ppo_kwargs
-from policies.provenance import machine_info, versions
+from dextog_gym.files import atomic_write
 
 KEEP_CHECKPOINTS = 2
 
@@ -68,7 +73,12 @@ class _EnvFactory:
 
 
 def make_training_env(env_id: str, grasp_source: str, objects: str, n_envs: int, seed: int, normalize: dict):
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor, VecNormalize
+    from stable_baselines3.common.vec_env import (
+        DummyVecEnv,
+        SubprocVecEnv,
+        VecMonitor,
+        VecNormalize,
+    )
 
     factory = _EnvFactory(env_id, grasp_source, objects)
     factory().close()  # fail here, with the env's own message, before any worker starts
@@ -82,10 +92,9 @@ def make_training_env(env_id: str, grasp_source: str, objects: str, n_envs: int,
 
 
 def _save_norm(path: Path, venv) -> None:
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, obs_mean=venv.obs_rms.mean, obs_var=venv.obs_rms.var, obs_count=venv.obs_rms.count,
-             ret_mean=venv.ret_rms.mean, ret_var=venv.ret_rms.var, ret_count=venv.ret_rms.count)
-    tmp.replace(path)
+    atomic_write(path, lambda fh: np.savez(fh, obs_mean=venv.obs_rms.mean, obs_var=venv.obs_rms.var,
+                                           obs_count=venv.obs_rms.count, ret_mean=venv.ret_rms.mean,
+                                           ret_var=venv.ret_rms.var, ret_count=venv.ret_rms.count))
 
 
 def _load_norm(path: Path, venv) -> None:
@@ -141,10 +150,13 @@ def _prepare(req: TrainRequest) -> tuple[dict, dict | None, dict]:
 def train(req: TrainRequest) -> dict[str, Any]:
     """Train (or continue) a run; returns its summary (also written to config.json)."""
     import torch
+    from dextog_gym.policies.callbacks import (
+        EpisodeTermsLogger,
+        PeriodicCheckpoint,
+        TimingAndProgress,
+    )
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
-
-    from policies.callbacks import EpisodeTermsLogger, PeriodicCheckpoint, TimingAndProgress
 
     req.out = Path(req.out)
     config, latest, params = _prepare(req)

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch")
 
 from dextog_gym.cli.main import main  # noqa: E402
-from grasp_sources.pipeline import grasp_path  # noqa: E402
+from dextog_gym.grasp_sources.shipped import grasp_path  # noqa: E402
 
 
 def test_train_and_sample_commands(tmp_path, capsys):
@@ -44,8 +44,8 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 
 def test_shipped_model_is_a_registered_source():
     from dextog_gym.objects.catalog import get_object
-    from grasp_sources.registry import available_sources, get_source
-    from grasp_sources.diffutog.source import shipped_model_path
+    from dextog_gym.grasps.registry import available_sources, get_source
+    from dextog_gym.grasp_sources.diffutog.source import shipped_model_path
 
     assert "diffutog" in available_sources()
     assert shipped_model_path().with_suffix(".npz").is_file()

@@ -16,11 +16,11 @@ import pytest
 pytest.importorskip("torch")
 
 from dextog_gym.grasps import Grasps  # noqa: E402
-from grasp_sources.pipeline import grasp_path  # noqa: E402
+from dextog_gym.grasp_sources.shipped import grasp_path  # noqa: E402
 
 
 def test_resume_with_other_settings_is_refused(tmp_path):
-    from grasp_sources.diffutog.engine import Engine, EngineConfig
+    from dextog_gym.workflows.engine import Engine, EngineConfig
 
     engine = Engine(tmp_path, EngineConfig(train_iterations=10))
     engine._save()
@@ -30,7 +30,7 @@ def test_resume_with_other_settings_is_refused(tmp_path):
 
 
 def test_verification_keeps_exactly_the_successful_grasps(tmp_path):
-    from grasp_sources.diffutog.engine import Engine, EngineConfig
+    from dextog_gym.workflows.engine import Engine, EngineConfig
 
     raw = Grasps.load(grasp_path("isf", "bottle_000")).select(np.arange(4))
     boot = tmp_path / "data" / "bootstrap_1.npz"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from dextog_gym.objects.spec import CATEGORIES
-from grasp_sources.diffutog import language as L
-from grasp_sources.diffutog import text_encoder as TE
+from dextog_gym.grasp_sources.diffutog import language as L
+from dextog_gym.grasp_sources.diffutog import text_encoder as TE
 
 # ---------------------------------------------------------------- table and templates
 

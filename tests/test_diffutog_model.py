@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 from dextog_gym.grasps import Grasps  # noqa: E402
 from dextog_gym.hand.model import joint_limits  # noqa: E402
 from dextog_gym.objects.catalog import get_object  # noqa: E402
-from grasp_sources.pipeline import grasp_path  # noqa: E402
+from dextog_gym.grasp_sources.shipped import grasp_path  # noqa: E402
 
 TINY = dict(hidden=32, point_channels=(16, 32), hand_points=64, blocks=2, timesteps=10)
 
@@ -22,9 +22,9 @@ TINY = dict(hidden=32, point_channels=(16, 32), hand_points=64, blocks=2, timest
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A tiny model trained 30 steps on two objects' rule grasps, plus the run folder."""
-    from grasp_sources.diffutog.dataset import build_training_data
-    from grasp_sources.diffutog.network import ModelConfig
-    from grasp_sources.diffutog.train import TrainConfig, train
+    from dextog_gym.grasp_sources.diffutog.dataset import build_training_data
+    from dextog_gym.grasp_sources.diffutog.network import ModelConfig
+    from dextog_gym.grasp_sources.diffutog.train import TrainConfig, train
 
     files = [grasp_path("rule", "stapler_000"), grasp_path("rule", "sprayer_trigger_000")]
     data = build_training_data(files, [grasp_path("isf", "stapler_000")])
@@ -35,7 +35,7 @@ def tiny_run(tmp_path_factory):
 
 
 def test_representation_round_trip():
-    from grasp_sources.diffutog.representation import GRASP_DIM, decode_numpy, encode
+    from dextog_gym.grasp_sources.diffutog.representation import GRASP_DIM, decode_numpy, encode
 
     g = Grasps.load(grasp_path("isf", "bottle_000"))
     x = encode(g.positions, g.quats_wxyz, g.joints)
@@ -52,7 +52,7 @@ def test_representation_round_trip():
 
 
 def test_training_logs_checkpoints_and_resumes(tiny_run, tmp_path):
-    from grasp_sources.diffutog.train import TrainConfig, train
+    from dextog_gym.grasp_sources.diffutog.train import TrainConfig, train
 
     data, run, result = tiny_run
     assert result.steps == 30 and np.isfinite(result.final_loss)
@@ -71,7 +71,7 @@ def test_training_logs_checkpoints_and_resumes(tiny_run, tmp_path):
 
 
 def test_sampling_gives_valid_grasps_and_is_seeded(tiny_run):
-    from grasp_sources.diffutog.source import DiffuTogSource
+    from dextog_gym.grasp_sources.diffutog.source import DiffuTogSource
 
     _, run, _ = tiny_run
     asset = get_object("stapler_000")
@@ -92,7 +92,7 @@ def test_sampling_gives_valid_grasps_and_is_seeded(tiny_run):
 def test_collision_handling_reduces_penetration():
     from dextog_gym.hand.transforms import quat_wxyz_to_matrix
     from dextog_gym.objects.shape import object_shape
-    from grasp_sources.diffutog.collision import resolve_collisions
+    from dextog_gym.grasp_sources.diffutog.collision import resolve_collisions
 
     g = Grasps.load(grasp_path("isf", "stapler_000")).select(np.arange(8))
     rot = np.stack([quat_wxyz_to_matrix(q) for q in g.quats_wxyz])
@@ -107,9 +107,9 @@ def test_collision_handling_reduces_penetration():
 
 
 def test_bad_input(tiny_run, tmp_path):
-    from grasp_sources.diffutog.checkpoint import CheckpointError, load_denoiser
-    from grasp_sources.diffutog.dataset import build_training_data
-    from grasp_sources.diffutog.source import DiffuTogSource
+    from dextog_gym.grasp_sources.diffutog.checkpoint import CheckpointError, load_denoiser
+    from dextog_gym.grasp_sources.diffutog.dataset import build_training_data
+    from dextog_gym.grasp_sources.diffutog.source import DiffuTogSource
 
     _, run, _ = tiny_run
     empty = Grasps.load(grasp_path("rule", "stapler_000")).select(np.zeros(0, int))

@@ -22,7 +22,7 @@ def fixture_grasps() -> Grasps:
 
 
 def test_lift_test_passes_held_objects_and_fails_empty_hands(fixture_grasps):
-    from grasp_sources.isf.lift import LIFT_M, lift_test
+    from dextog_gym.grasp_sources.isf.lift import LIFT_M, lift_test
 
     result = lift_test(get_object("stapler_000"), fixture_grasps)
     assert result.passed.tolist() == [True, True, False]
@@ -31,7 +31,7 @@ def test_lift_test_passes_held_objects_and_fails_empty_hands(fixture_grasps):
 
 
 def test_lift_test_refuses_grasps_of_another_object(fixture_grasps):
-    from grasp_sources.isf.lift import lift_test
+    from dextog_gym.grasp_sources.isf.lift import lift_test
 
     with pytest.raises(ValueError, match="stapler_000"):
         lift_test(get_object("pen_000"), fixture_grasps)
@@ -61,7 +61,7 @@ def test_hand_pushed_into_the_object_is_penetrating_and_scores_zero(fixture_gras
 def test_approach_stage_is_deterministic_and_clears_the_object():
     import torch
 
-    from grasp_sources.isf.sampler import CLEARANCE_M, CandidateSampler
+    from dextog_gym.grasp_sources.isf.sampler import CLEARANCE_M, CandidateSampler
 
     shape = object_shape(get_object("bottle_000"))
     sampler = CandidateSampler(shape)
@@ -97,7 +97,8 @@ def test_cli_rejects_a_hostile_file(tmp_path, capsys):
 
 
 def test_rule_pipeline_on_saved_raw_grasps(tmp_path, fixture_grasps):
-    from grasp_sources.pipeline import grasp_path, make_rule
+    from dextog_gym.grasp_sources.pipeline import make_rule
+    from dextog_gym.grasp_sources.shipped import grasp_path
 
     raw_path = grasp_path("isf", "stapler_000", tmp_path)
     raw_path.parent.mkdir(parents=True)

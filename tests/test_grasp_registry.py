@@ -11,8 +11,8 @@ import pytest
 from dextog_gym.grasps import Grasps, GraspFileError
 from dextog_gym.hand.model import joint_limits
 from dextog_gym.objects.catalog import get_object
-from grasp_sources.file import FileSource
-from grasp_sources.registry import (
+from dextog_gym.grasps.file_source import FileSource
+from dextog_gym.grasps.registry import (
     ENTRY_POINT_GROUP,
     GraspSource,
     GraspSourceError,

@@ -7,7 +7,7 @@ import pytest
 
 from dextog_gym.objects.catalog import get_object
 from dextog_gym.objects.shape import object_shape
-from grasp_sources import rules
+from dextog_gym.grasp_sources import rules
 
 
 def _pads(shape, placement):

@@ -324,7 +324,7 @@ def test_importing_the_format_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, dextog_gym, dextog_gym.grasps, grasp_sources.registry, grasp_sources.file; "
+    code = ("import sys, dextog_gym, dextog_gym.grasps, dextog_gym.grasps.registry, dextog_gym.grasps.file_source; "
             "print(sorted(m for m in ('torch', 'pybullet') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -14,7 +14,7 @@ import pytest
 
 from dextog_gym.hand import model
 from dextog_gym.hand.urdf import parse_urdf
-from dextog_gym.paths import REPO_ROOT, hand_dir, hand_urdf
+from dextog_gym.paths import hand_dir, hand_urdf
 
 p = pytest.importorskip("pybullet")
 
@@ -153,7 +153,7 @@ def test_bad_joint_input_names_the_joint(client):
 def test_import_does_not_load_torch():
     code = "import sys, dextog_gym, dextog_gym.hand, dextog_gym.hand.model; print('torch' in sys.modules)"
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
 

@@ -13,8 +13,8 @@ from dextog_gym.objects.spec import CATEGORIES
 
 @pytest.fixture(scope="module")
 def stapler():
-    from grasp_sources.isf.antipodal import AntipodalSampler
-    from grasp_sources.isf.sampler import CandidateSampler
+    from dextog_gym.grasp_sources.isf.antipodal import AntipodalSampler
+    from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
 
     shape = object_shape(get_object("stapler_000"))
     return AntipodalSampler(CandidateSampler(shape, table=False))
@@ -25,7 +25,7 @@ def test_only_staplers_and_pens_are_hand_held():
 
 
 def test_part_seeds_take_their_share(stapler):
-    from grasp_sources.isf.antipodal import PART_RADIUS_M, PART_SEED_FRACTION
+    from dextog_gym.grasp_sources.isf.antipodal import PART_RADIUS_M, PART_SEED_FRACTION
 
     idx, on_part, _ = stapler.seeds(4000, np.random.default_rng(0))
     assert abs(on_part.mean() - PART_SEED_FRACTION) < 0.03
@@ -38,7 +38,7 @@ def test_part_seeds_take_their_share(stapler):
 
 
 def test_pairs_are_opposed_and_some_span_the_gap_under_the_arm(stapler):
-    from grasp_sources.isf.antipodal import MAX_WIDTH_M, MIN_OPPOSITION, MIN_WIDTH_M
+    from dextog_gym.grasp_sources.isf.antipodal import MAX_WIDTH_M, MIN_OPPOSITION, MIN_WIDTH_M
 
     _, p1, n1, p2, n2, width, ok, _, _ = stapler.pairs(3000, np.random.default_rng(1))
     assert ok.sum() > 100
@@ -53,7 +53,7 @@ def test_pairs_are_opposed_and_some_span_the_gap_under_the_arm(stapler):
 def test_table_switch():
     import torch
 
-    from grasp_sources.isf.sampler import CandidateSampler
+    from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
 
     shape = object_shape(get_object("stapler_000"))
     below = torch.tensor([[0.0, 0.0, -0.2]], dtype=torch.float64)
@@ -66,7 +66,7 @@ def test_table_switch():
 
 def test_hand_below_table_is_zero_above_and_positive_under():
     from dextog_gym.metrics.grasp_quality import hand_below_table_m
-    from grasp_sources.isf.sampler import CLOSED
+    from dextog_gym.grasp_sources.isf.sampler import CLOSED
 
     shape = object_shape(get_object("stapler_000"))
     rot = np.eye(3)[None]
@@ -78,10 +78,10 @@ def test_hand_below_table_is_zero_above_and_positive_under():
 
 def test_cap_seeded_pinches_gather_all_five_fingertips_at_the_cap(monkeypatch):
     """Eq. 15 needs every fingertip within 2.5 cm of the cap centre: the gathered fit gets them close."""
-    import grasp_sources.isf.antipodal as antipodal
-    from grasp_sources.isf.sampler import CandidateSampler
-    from grasp_sources.isf.rotations import matrix_to_quat_wxyz
-    from grasp_sources.rules import pads_in_object_frame
+    import dextog_gym.grasp_sources.isf.antipodal as antipodal
+    from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
+    from dextog_gym.grasp_sources.isf.rotations import matrix_to_quat_wxyz
+    from dextog_gym.grasp_sources.rules import pads_in_object_frame
 
     shape = object_shape(get_object("bottle_000"))
     sampler = antipodal.AntipodalSampler(CandidateSampler(shape))

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from dextog_gym.envs.table import ENV_IDS
-from policies.bundle import PolicyBundle
-from policies.config import load_hyperparams
-from policies.report import load_result
+from dextog_gym.policies.bundle import PolicyBundle
+from dextog_gym.policies.config import load_hyperparams
+from dextog_gym.policies.report import load_result
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -54,8 +54,8 @@ def test_bundle_matches_sb3_deterministic_predict(tmp_path):
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from policies.bundle import bundle_from_sb3
-    from policies.config import sb3_ppo_kwargs
+    from dextog_gym.policies.bundle import bundle_from_sb3
+    from dextog_gym.policies.config import sb3_ppo_kwargs
 
     space = gym.spaces.Box(-5, 5, (94,), np.float32)
 

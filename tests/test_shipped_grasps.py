@@ -7,14 +7,14 @@ import pytest
 
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import get_object, list_objects
-from grasp_sources.pipeline import grasp_path
+from dextog_gym.grasp_sources.shipped import grasp_path
 
 OBJECTS = list_objects(split="all")
 
 
 @pytest.mark.parametrize("object_id", OBJECTS)
 def test_every_object_has_a_raw_set_that_records_lift_and_rules(object_id):
-    from grasp_sources.isf.generate import VERSION
+    from dextog_gym.grasp_sources.isf.generate import VERSION
 
     raw = Grasps.load(grasp_path("isf", object_id))
     assert list(raw.object_ids) == [object_id] and len(raw) >= 50
@@ -28,7 +28,7 @@ def test_every_object_has_a_raw_set_that_records_lift_and_rules(object_id):
 @pytest.mark.parametrize("task", ["stapler", "sprayer_press", "sprayer_trigger", "bottle", "pen"])
 def test_rule_sets_hold_exactly_the_rule_and_lift_passing_raw_grasps(task):
     from dextog_gym.objects.shape import object_shape
-    from grasp_sources.rules import rule_mask
+    from dextog_gym.grasp_sources.rules import rule_mask
 
     for object_id in list_objects(category=task):
         raw = Grasps.load(grasp_path("isf", object_id))
@@ -42,8 +42,8 @@ def test_rule_sets_hold_exactly_the_rule_and_lift_passing_raw_grasps(task):
 
 
 def test_sources_serve_shipped_sets_without_generating(monkeypatch):
-    import grasp_sources.isf.generate as generate
-    from grasp_sources.registry import get_source
+    import dextog_gym.grasp_sources.isf.generate as generate
+    from dextog_gym.grasps.registry import get_source
 
     def refuse(*args, **kwargs):
         raise AssertionError("generation must not run for a catalogue object")

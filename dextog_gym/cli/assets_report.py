@@ -7,7 +7,6 @@ object table.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from dextog_gym.tables import format_table
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from pathlib import Path
 
 
@@ -97,9 +96,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from grasp_sources.diffutog.dataset import build_training_data, expand_grasp_paths
-    from grasp_sources.diffutog.network import ModelConfig
-    from grasp_sources.diffutog.train import TrainConfig, train
+    from dextog_gym.grasp_sources.diffutog.dataset import (
+        build_training_data,
+        expand_grasp_paths,
+    )
+    from dextog_gym.grasp_sources.diffutog.network import ModelConfig
+    from dextog_gym.grasp_sources.diffutog.train import TrainConfig, train
 
     data = build_training_data(expand_grasp_paths(args.data), expand_grasp_paths(args.agnostic))
     print(f"training data: {len(data)} grasps on {len(data.object_ids)} objects, groups "
@@ -119,8 +121,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from dextog_gym.grasp_sources.diffutog.source import DiffuTogSource
     from dextog_gym.objects.catalog import get_object
-    from grasp_sources.diffutog.source import DiffuTogSource
 
     asset = get_object(args.object)
     source = DiffuTogSource(model=args.model, collision_handling=not args.no_collision_handling)
@@ -137,7 +139,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_engine(args: argparse.Namespace) -> int:
-    from grasp_sources.diffutog.engine import Engine, EngineConfig
+    from dextog_gym.workflows.engine import Engine, EngineConfig
 
     config = EngineConfig(split=args.split, max_objects=args.max_objects, train_iterations=args.train_iterations,
                           bootstrap_rounds=args.bootstrap_rounds, bootstrap_per_object=args.bootstrap_per_object,
@@ -168,9 +170,12 @@ def format_engine(state: dict) -> str:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from dextog_gym.grasp_sources.diffutog.generate import (
+        generate_sets,
+        save_per_object,
+    )
     from dextog_gym.objects.catalog import list_objects
     from dextog_gym.objects.spec import CATEGORIES
-    from grasp_sources.diffutog.generate import generate_sets, save_per_object
 
     tasks = args.tasks.split(",") if args.tasks else list(CATEGORIES)
     ids = []
@@ -191,7 +196,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_table3(args: argparse.Namespace) -> int:
-    from grasp_sources.diffutog.quality import format_table3, table3_rows
+    from dextog_gym.grasp_sources.diffutog.quality import format_table3, table3_rows
 
     rows = table3_rows([(name, Path(seen), Path(unseen)) for name, seen, unseen in args.row], args.max_per_object)
     text = format_table3(rows)

@@ -41,8 +41,8 @@ def parse_objects(text: str) -> str | list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from policies.evaluate import EvalRequest, evaluate
-    from policies.report import format_summary, save_result
+    from dextog_gym.policies.evaluate import EvalRequest, evaluate
+    from dextog_gym.policies.report import format_summary, save_result
 
     req = EvalRequest(policy=args.policy, grasps=args.grasps, objects=parse_objects(args.objects), env_id=args.env,
                       episodes_per_grasp=args.episodes_per_grasp, max_grasps_per_object=args.max_grasps_per_object,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from dextog_gym.tables import format_table
 
 
@@ -68,8 +66,8 @@ def resolve_objects(spec: list[str]) -> list[str]:
 
 def _job(args: tuple) -> object:
     source, object_id, target, max_candidates, seed, root, overwrite = args
+    from dextog_gym.grasp_sources.pipeline import make_raw, make_rule
     from dextog_gym.objects.catalog import get_object
-    from grasp_sources.pipeline import make_raw, make_rule
 
     asset = get_object(object_id)
     if source == "isf":
@@ -121,7 +119,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from grasp_sources.summary import HEADERS, summarise
+    from dextog_gym.grasp_sources.summary import HEADERS, summarise
 
     summaries = summarise(args.root, resolve_objects(args.objects))
     if not summaries:

@@ -48,9 +48,9 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
-    from policies.evaluate import REFERENCE_DIR
-    from policies.suite import SuiteRequest, run_suite
-    from policies.tables import bar_chart, table_ii, to_markdown
+    from dextog_gym.policies.evaluate import REFERENCE_DIR
+    from dextog_gym.policies.tables import bar_chart, table_ii, to_markdown
+    from dextog_gym.workflows.suite import SuiteRequest, run_suite
 
     results = run_suite(SuiteRequest(
         out=args.out, tasks=_split(args.tasks), sources=_split(args.sources), splits=_split(args.splits),
@@ -79,8 +79,14 @@ def _collect(paths: list[Path]) -> list[Path]:
 
 
 def run_table(args: argparse.Namespace) -> int:
-    from policies.report import load_result
-    from policies.tables import PAPER_TABLE_IV, bar_chart, table_ii, table_iv, to_markdown
+    from dextog_gym.policies.report import load_result
+    from dextog_gym.policies.tables import (
+        PAPER_TABLE_IV,
+        bar_chart,
+        table_ii,
+        table_iv,
+        to_markdown,
+    )
 
     results = [load_result(p) for p in _collect(args.results)]
     if args.kind in ("ii", "both"):

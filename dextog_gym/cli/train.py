@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from policies.config import HYPERPARAMS_PATH
-    from policies.train import TrainRequest, train
+    from dextog_gym.policies.config import HYPERPARAMS_PATH
+    from dextog_gym.policies.train import TrainRequest, train
 
     name = args.env.split("/")[1].removesuffix("-v0")
     source_tag = Path(args.grasp_source).stem if args.grasp_source.endswith(".npz") else args.grasp_source

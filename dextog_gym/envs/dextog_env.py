@@ -15,8 +15,18 @@ import gymnasium as gym
 import numpy as np
 
 from dextog_gym.envs import actions, observation
-from dextog_gym.envs.grasp_pool import DEFAULT_GRASPS_PER_OBJECT, GraspPool, resolve_objects
-from dextog_gym.envs.reward import READINGS, TERM_NAMES, RewardWeights, completion_condition, reward_terms
+from dextog_gym.envs.grasp_pool import (
+    DEFAULT_GRASPS_PER_OBJECT,
+    GraspPool,
+    resolve_objects,
+)
+from dextog_gym.envs.reward import (
+    READINGS,
+    TERM_NAMES,
+    RewardWeights,
+    completion_condition,
+    reward_terms,
+)
 from dextog_gym.hand.transforms import matrix_to_quat_wxyz, quat_wxyz_to_matrix
 from dextog_gym.objects.spec import CATEGORIES
 

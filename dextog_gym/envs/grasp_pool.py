@@ -1,10 +1,12 @@
 """The starting grasps of an environment: per object, drawn once from a grasp source.
 
 The pool is built when the environment is made (seeded, so two envs made alike hold the same
-grasps) and is what ``reset`` chooses from. Objects the source has no grasps for are dropped
-with a warning; for the default ``rule`` source they fall back to ``rule_relaxed`` (the raw
-grasps nearest to passing the rule), because the paper's rules keep nothing for most bottles.
-Grasps that cannot be placed physically are marked bad and never drawn again.
+grasps) and is what ``reset`` chooses from. The env reaches generators only through the registry
+(``dextog_gym.grasps.registry``): a source may serve a fixed set in file order (saved and shipped
+sets) or sample, and may serve another source's grasps where it has none (``rule`` falls back to
+``rule_relaxed``; that is the source's business, reported per object in ``source_of``). Objects
+the source has no grasps for are dropped with a warning. Grasps that cannot be placed physically
+are marked bad and never drawn again.
 """
 
 from __future__ import annotations
@@ -15,19 +17,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dextog_gym.grasps import Grasps
+from dextog_gym.grasps.registry import get_source, object_grasps
 from dextog_gym.objects.catalog import ObjectAsset, get_object, list_objects
+from dextog_gym.objects.spec import SPLIT_CHOICES
 
 POOL_SEED = 0
-# Sources whose per-object sets ship under assets/grasps/<source>/ (diffutog: made by the shipped
-# model, so making an env does not run the diffusion model; objects without a set sample live).
-SHIPPED_SETS = ("rule", "isf", "diffutog")
 DEFAULT_GRASPS_PER_OBJECT = 128  # every shipped rule grasp of an object (the most is 98)
 
 
 def resolve_objects(task: str, objects) -> list[ObjectAsset]:
     """``"seen"``, ``"unseen"``, ``"all"`` or a list of catalogue ids of the task's category."""
     if isinstance(objects, str):
-        if objects not in ("seen", "unseen", "all"):
+        if objects not in SPLIT_CHOICES:
             raise ValueError(f"objects must be 'seen', 'unseen', 'all' or a list of ids, got {objects!r}")
         return [get_object(i) for i in list_objects(task, objects)]
     if not isinstance(objects, (list, tuple)) or not objects or not all(isinstance(i, str) for i in objects):
@@ -45,26 +46,6 @@ def _unique_rows(g: Grasps) -> Grasps:
     return g.select(np.sort(first))
 
 
-def _in_file_order(source, source_spec: str, asset: ObjectAsset, task: str) -> Grasps | None:
-    """All of an object's grasps in file order when they come from a file (a ``file`` source or a
-    shipped ``rule``/``isf`` set), so ``grasp_index`` is the row of the object in that file."""
-    from grasp_sources.file import FileSource
-    from grasp_sources.pipeline import grasp_path
-
-    if not isinstance(source, FileSource):
-        if source_spec not in SHIPPED_SETS or not grasp_path(source_spec, asset.id).is_file():
-            return None
-        source = FileSource(grasp_path(source_spec, asset.id))
-    if asset.id not in source.object_ids():
-        raise ValueError(f"{source.path}: no grasps for object {asset.id!r}")
-    if source.grasps.task_of(asset.id) != task:
-        raise ValueError(f"{source.path}: grasps of {asset.id!r} are for task {source.grasps.task_of(asset.id)!r}")
-    g = source.grasps.for_object(asset.id)
-    if len(g) == 0:
-        raise ValueError(f"{source.path}: no grasps for object {asset.id!r}")
-    return g
-
-
 @dataclass
 class GraspPool:
     task: str
@@ -77,26 +58,15 @@ class GraspPool:
     @classmethod
     def build(cls, task: str, assets: list[ObjectAsset], source_spec: str,
               per_object: int = DEFAULT_GRASPS_PER_OBJECT) -> "GraspPool":
-        from grasp_sources.registry import get_source
-
         source = get_source(source_spec)
-        fallback = None
         keep_assets, keep_grasps, sources, dropped = [], [], [], {}
         for k, asset in enumerate(assets):
             rng = np.random.default_rng([POOL_SEED, k])
-            name = getattr(source, "name", str(source_spec))
             try:
-                g = _in_file_order(source, source_spec, asset, task)
-                if g is None:
-                    g = source.sample(asset, task, per_object, rng)
+                g, name = object_grasps(source, asset, task, per_object, rng)
             except ValueError as exc:
-                if source_spec != "rule":
-                    dropped[asset.id] = str(exc)
-                    continue
-                from grasp_sources.relaxed import RelaxedRuleSource
-
-                fallback = fallback or RelaxedRuleSource()
-                g, name = fallback.ranked(asset, task), fallback.name
+                dropped[asset.id] = str(exc)
+                continue
             g = _unique_rows(g)  # keeps the first of duplicates, in order
             if len(g) == 0:
                 dropped[asset.id] = f"source {name!r} returned no grasps"
@@ -110,10 +80,11 @@ class GraspPool:
         if not keep_assets:
             raise ValueError(f"grasp source {source_spec!r} has no grasps for any of the chosen {task} objects "
                              f"({', '.join(a.id for a in assets)})")
-        relaxed = [a.id for a, s in zip(keep_assets, sources) if s == "rule_relaxed"]
-        if relaxed:
-            warnings.warn(f"{len(relaxed)} {task} objects have no rule grasps and use the raw grasps nearest to "
-                          f"the rule (rule_relaxed): {', '.join(relaxed)}", stacklevel=3)
+        own = getattr(source, "name", None)
+        served = [f"{a.id} ({s})" for a, s in zip(keep_assets, sources) if own not in (None, "file") and s != own]
+        if served:
+            warnings.warn(f"{len(served)} {task} objects have no {own} grasps of their own; {own!r} served another "
+                          f"source's: {', '.join(served)}", stacklevel=3)
         return cls(task, keep_assets, keep_grasps, sources, [set() for _ in keep_assets], dropped)
 
     def __len__(self) -> int:

@@ -8,6 +8,7 @@ trust any ``Grasps`` they are handed, whether built in memory or loaded from a s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,7 +19,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from dextog_gym.grasps import storage
-from dextog_gym.grasps.storage import EXTRA_NAME, EXTRA_PREFIX, FORMAT, MAX_EXTRAS, GraspFileError
+from dextog_gym.grasps.storage import (
+    EXTRA_NAME,
+    EXTRA_PREFIX,
+    FORMAT,
+    MAX_EXTRAS,
+    GraspFileError,
+)
 from dextog_gym.hand.model import JOINT_NAMES, NUM_JOINTS, joint_limits
 from dextog_gym.objects.spec import CATEGORIES
 
@@ -127,6 +134,10 @@ class Grasps:
         n = np.shape(positions)[0] if np.ndim(positions) else 0
         return cls((object_id,), (task,), np.zeros(n, np.int32), positions, quats_wxyz, joints,
                    dict(extras or {}), dict(provenance or {}))
+
+    def replace(self, **changes: Any) -> Grasps:
+        """A validated copy with some fields changed (``extras=``, ``provenance=``, ``joints=``, ...)."""
+        return dataclasses.replace(self, **changes)
 
     def task_of(self, object_id: str) -> str:
         return self.tasks[self._object_pos(object_id)]

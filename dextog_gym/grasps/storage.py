@@ -17,12 +17,10 @@ Layout (``np.savez_compressed``; member ``k`` is stored as ``k.npy``)::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import re
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from dextog_gym.files import atomic_write
 from dextog_gym.hand.model import JOINT_NAMES, NUM_JOINTS
 
 FORMAT = "dextog-grasps/1"
@@ -65,21 +64,7 @@ class GraspFileError(ValueError):
 
 def write_npz(path: str | os.PathLike, members: dict[str, np.ndarray]) -> Path:
     """Write members to a temp file beside ``path`` and ``os.replace`` it: all or nothing."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **members)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a grasp set is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda fh: np.savez_compressed(fh, **members))
 
 
 def read_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:

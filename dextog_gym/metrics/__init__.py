@@ -7,7 +7,11 @@ when a checker is created.
 
 from dextog_gym.metrics.diversity import joint_diversity
 from dextog_gym.metrics.hand_sdf import HandCollisionModel, transforms_from_link_poses
-from dextog_gym.metrics.q1 import friction_cone_wrenches, q1_from_contacts, q1_from_wrenches
+from dextog_gym.metrics.q1 import (
+    friction_cone_wrenches,
+    q1_from_contacts,
+    q1_from_wrenches,
+)
 from dextog_gym.metrics.self_collision import SelfCollisionChecker
 
 __all__ = [

@@ -34,7 +34,7 @@ _cache: dict = {}
 
 def _hand():
     if "hand" not in _cache:
-        from grasp_sources.isf.hand_batch import HandBatch
+        from dextog_gym.hand.batch import HandBatch
 
         _cache["hand"] = HandBatch(n_points=HAND_POINTS)
         _cache["collision"] = HandCollisionModel()

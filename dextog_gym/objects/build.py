@@ -19,11 +19,10 @@ from dextog_gym.objects.spec import (
     BUILD_SEED,
     CATEGORIES,
     INSTANCES_PER_CATEGORY,
+    SPLIT_FILE,
     SPLIT_SEED,
     UNSEEN_PER_CATEGORY,
 )
-
-SPLIT_FILE = "split.json"
 
 
 def object_id(category: str, index: int) -> str:

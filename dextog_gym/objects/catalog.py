@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from dextog_gym.objects.annotation import AnnotationError, ObjectAnnotation, load_annotation
-from dextog_gym.objects.build import SPLIT_FILE
-from dextog_gym.objects.spec import CATEGORIES
-from dextog_gym.paths import objects_dir
+from dextog_gym.objects.annotation import (
+    AnnotationError,
+    ObjectAnnotation,
+    load_annotation,
+)
+from dextog_gym.objects.spec import CATEGORIES, SPLIT_CHOICES, SPLIT_FILE, SPLITS
+from dextog_gym.paths import objects_dir, require
 
 MAX_URDF_BYTES = 16 * 1024 * 1024
 ANNOTATION_FILE = "annotation.json"
@@ -78,23 +81,21 @@ def load_object_dir(folder: Path | str, split: str | None = None) -> ObjectAsset
 
 @lru_cache(maxsize=1)
 def _split() -> dict[str, str]:
-    path = objects_dir() / SPLIT_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: object split not found; run `dextog assets build`")
+    path = require(objects_dir() / SPLIT_FILE, "the object split (objects/split.json)")
     doc = json.loads(path.read_text())
-    return {obj: name for name in ("seen", "unseen") for obj in doc[name]}
+    return {obj: name for name in SPLITS for obj in doc[name]}
 
 
 def list_objects(category: str | None = None, split: str | None = None) -> list[str]:
     """Catalogue ids, optionally one category and/or one split ("seen", "unseen", "all")."""
     if category is not None and category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}")
-    if split not in (None, "all", "seen", "unseen"):
-        raise ValueError(f"unknown split {split!r}; use 'seen', 'unseen' or 'all'")
+    if split is not None and split not in SPLIT_CHOICES:
+        raise ValueError(f"unknown split {split!r}; use {', '.join(map(repr, SPLIT_CHOICES))}")
     ids = sorted(_split())
     if category is not None:
         ids = [i for i in ids if _category_of(i) == category]
-    if split in ("seen", "unseen"):
+    if split in SPLITS:
         ids = [i for i in ids if _split()[i] == split]
     return ids
 

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dextog_gym.hand.transforms import axis_angle_to_matrix, make_transform, rpy_to_matrix
+from dextog_gym.hand.transforms import (
+    axis_angle_to_matrix,
+    make_transform,
+    rpy_to_matrix,
+)
 
 
 @dataclass(frozen=True)

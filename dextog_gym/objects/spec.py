@@ -30,6 +30,11 @@ UNSEEN_PER_CATEGORY = 2
 BUILD_SEED = 20240601
 SPLIT_SEED = 7
 
+# The split names: one home, read by the catalogue, the envs, the CLI and the workflows.
+SPLIT_FILE = "split.json"  # in the objects folder: {"seen": [...], "unseen": [...]}
+SPLITS: tuple[str, ...] = ("seen", "unseen")
+SPLIT_CHOICES: tuple[str, ...] = (*SPLITS, "all")  # what a user may ask for
+
 CATEGORIES: dict[str, CategorySpec] = {
     spec.name: spec
     for spec in (

@@ -9,17 +9,17 @@ error, never a silent mis-load.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from dextog_gym.grasp_sources.diffutog.representation import GRASP_DIM, POS_SCALE_M
 
+from dextog_gym.files import atomic_write, atomic_write_json, sha256_file
 from dextog_gym.hand.model import JOINT_NAMES
 from dextog_gym.paths import hand_urdf
-from grasp_sources.diffutog.representation import GRASP_DIM, POS_SCALE_M
 
 FORMAT = "dextog-diffutog-1"
 MAX_MODEL_BYTES = 256 * 1024 * 1024
@@ -34,7 +34,7 @@ def hand_signature() -> dict[str, Any]:
         "joint_names": list(JOINT_NAMES),
         "grasp_dim": GRASP_DIM,
         "pos_scale_m": POS_SCALE_M,
-        "urdf_sha256": hashlib.sha256(hand_urdf().read_bytes()).hexdigest(),
+        "urdf_sha256": sha256_file(hand_urdf()),
     }
 
 
@@ -49,15 +49,10 @@ def save_model(path: str | os.PathLike, state: dict[str, Any], config: dict[str,
                meta: dict[str, Any]) -> Path:
     """Weights (a torch state dict, saved as float32 arrays) + JSON, both written atomically."""
     npz, js = model_paths(path)
-    npz.parent.mkdir(parents=True, exist_ok=True)
     arrays = {k: v.detach().cpu().float().numpy() for k, v in state.items()}
-    tmp = npz.with_name(npz.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, npz)
+    atomic_write(npz, lambda fh: np.savez_compressed(fh, **arrays))
     doc = {"format": FORMAT, "config": config, "hand": hand_signature(), **meta}
-    tmp_js = js.with_name(js.name + ".tmp")
-    tmp_js.write_text(json.dumps(doc, indent=2, sort_keys=True))
-    os.replace(tmp_js, js)
+    atomic_write_json(js, doc, indent=2, sort_keys=True)
     return npz
 
 
@@ -96,8 +91,7 @@ def load_model_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
 def load_denoiser(path: str | os.PathLike, device: str = "cpu"):
     """(Denoiser in eval mode, json doc) from a model file; architecture mismatches are errors."""
     import torch
-
-    from grasp_sources.diffutog.network import Denoiser, ModelConfig
+    from dextog_gym.grasp_sources.diffutog.network import Denoiser, ModelConfig
 
     arrays, doc = load_model_file(path)
     try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from grasp_sources.isf.hand_batch import HandBatch, finger_of_link
+from dextog_gym.hand.batch import HandBatch, finger_of_link
 
 STEPS = 200  # the paper's 200 optimisation steps at inference
 JOINT_LR = 0.01

@@ -8,18 +8,18 @@ of all template sentences come from the cache, so training never waits on the en
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+from dextog_gym.grasp_sources.diffutog.representation import POS_SCALE_M, encode
 
+from dextog_gym.files import sha256_file
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset, get_object
 from dextog_gym.objects.shape import object_shape
-from grasp_sources.diffutog.representation import POS_SCALE_M, encode
 
 OBJECT_POINTS = 512
 _CLOUD_SEED = 5
@@ -68,10 +68,6 @@ class TrainingData:
         return {"grasps": len(self), "objects": len(self.object_ids), "per_group": counts, "sources": self.sources}
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def build_training_data(task_sets: Sequence[Grasps | str | os.PathLike],
                         agnostic_sets: Sequence[Grasps | str | os.PathLike] = (),
                         encoder=None) -> TrainingData:
@@ -80,7 +76,10 @@ def build_training_data(task_sets: Sequence[Grasps | str | os.PathLike],
     Every object must be a catalogue object whose category is the grasp set's task for it: a
     set that says otherwise is inconsistent and is refused, as is an empty total.
     """
-    from grasp_sources.diffutog.language import agnostic_sentences, task_sentences
+    from dextog_gym.grasp_sources.diffutog.language import (
+        agnostic_sentences,
+        task_sentences,
+    )
 
     object_ids: list[str] = []
     xs, objs, groups_of = [], [], []
@@ -92,7 +91,7 @@ def build_training_data(task_sets: Sequence[Grasps | str | os.PathLike],
             label = str(item) if not isinstance(item, Grasps) else grasps.provenance.get("source", "memory")
             doc = {"data": label, "agnostic": agnostic, "grasps": len(grasps)}
             if not isinstance(item, Grasps):
-                doc["sha256"] = _sha256(Path(item))
+                doc["sha256"] = sha256_file(item)
             sources.append(doc)
             for pos, (oid, task) in enumerate(zip(grasps.object_ids, grasps.tasks)):
                 rows = np.flatnonzero(grasps.object_index == pos)
@@ -113,7 +112,7 @@ def build_training_data(task_sets: Sequence[Grasps | str | os.PathLike],
     if not xs:
         raise ValueError("no training grasps: the given grasp sets are empty")
     if encoder is None:
-        from grasp_sources.diffutog.text_encoder import TextEncoder
+        from dextog_gym.grasp_sources.diffutog.text_encoder import TextEncoder
 
         encoder = TextEncoder()
     embeddings = []

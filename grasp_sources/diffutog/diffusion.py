@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 
 import torch
-
-from grasp_sources.diffutog.network import Denoiser
+from dextog_gym.grasp_sources.diffutog.network import Denoiser
 
 
 class CosineSchedule:

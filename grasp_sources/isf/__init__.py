@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dextog_gym.grasp_sources.shipped import check_task, grasp_path, shipped_grasps
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset
 
@@ -19,16 +20,20 @@ class IsfSource:
         self.seed = seed
         self.shipped = shipped
 
-    def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator) -> Grasps:
-        from grasp_sources.pipeline import grasp_path
-        from grasp_sources.file import FileSource
+    def fixed_grasps(self, obj: ObjectAsset, task: str) -> tuple[Grasps, str] | None:
+        """The object's shipped raw set in file order (None: none shipped, or ``shipped=False``)."""
+        check_task("isf", obj, task)
+        grasps = shipped_grasps("isf", obj, task) if self.shipped else None
+        return None if grasps is None else (grasps, self.name)
 
-        if task != obj.category:
-            raise ValueError(f"object {obj.id} is a {obj.category}; isf grasps for task {task!r} do not exist")
+    def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator) -> Grasps:
+        from dextog_gym.grasps.file_source import FileSource
+
+        check_task("isf", obj, task)
         path = grasp_path("isf", obj.id)
         if self.shipped and path.is_file():
             return FileSource(path).sample(obj, task, n, rng)
-        from grasp_sources.isf.generate import generate_raw
+        from dextog_gym.grasp_sources.isf.generate import generate_raw
 
         grasps, _ = generate_raw(obj, n, int(rng.integers(2**31)))
         if len(grasps) == 0:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from dextog_gym.grasp_sources.isf.rotations import align, axis_angle, rotvec, unit
+from dextog_gym.grasp_sources.isf.sampler import SYNERGIES, Candidates, CandidateSampler
 
 from dextog_gym.hand import model
-from grasp_sources.isf.hand_batch import JOINT
-from grasp_sources.isf.rotations import align, axis_angle, rotvec, unit
-from grasp_sources.isf.sampler import SYNERGIES, Candidates, CandidateSampler
+from dextog_gym.hand.batch import JOINT
 
 MIN_WIDTH_M, MAX_WIDTH_M = 0.004, 0.09
 RAY_STEP_M = 0.001

@@ -37,8 +37,8 @@ def lift_test(asset: ObjectAsset, grasps: Grasps) -> LiftResult:
     import pybullet as p
 
     from dextog_gym.hand.pybullet_hand import ShadowHand
-    from dextog_gym.objects.pybullet_object import ArticulatedObject
     from dextog_gym.metrics.grasp_quality import hand_below_table_m
+    from dextog_gym.objects.pybullet_object import ArticulatedObject
     from dextog_gym.objects.shape import object_shape
     from dextog_gym.physics import connect, disconnect
 

@@ -17,12 +17,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from dextog_gym.grasp_sources.isf.rotations import (
+    align,
+    axis_angle,
+    random_cone,
+    rotvec,
+    unit,
+)
 
 from dextog_gym.hand import model
+from dextog_gym.hand.batch import JOINT, HandBatch
 from dextog_gym.hand.grip import CLOSED_JOINTS
 from dextog_gym.objects.shape import ObjectShape
-from grasp_sources.isf.hand_batch import JOINT, HandBatch
-from grasp_sources.isf.rotations import align, axis_angle, random_cone, rotvec, unit
 
 APPROACH_CONE_RAD = np.deg2rad(30.0)
 CLEARANCE_M = 0.002

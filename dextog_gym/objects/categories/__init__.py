@@ -7,7 +7,13 @@ from typing import Callable
 import numpy as np
 
 from dextog_gym.objects.articulated import ObjectSpec
-from dextog_gym.objects.categories import bottle, pen, sprayer_press, sprayer_trigger, stapler
+from dextog_gym.objects.categories import (
+    bottle,
+    pen,
+    sprayer_press,
+    sprayer_trigger,
+    stapler,
+)
 
 Generator = Callable[[str, np.random.Generator], ObjectSpec]
 

@@ -6,7 +6,6 @@ and reproducible for a given ``rng``.
 
 from __future__ import annotations
 
-import hashlib
 import numbers
 import os
 from pathlib import Path
@@ -14,18 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dextog_gym.grasps import Grasps
+from dextog_gym.files import sha256_file
+from dextog_gym.grasps.format import Grasps
 
 if TYPE_CHECKING:
     from dextog_gym.objects.catalog import ObjectAsset
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FileSource:
@@ -36,7 +28,7 @@ class FileSource:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._grasps = Grasps.load(self.path)
-        self._sha256 = _sha256(self.path)
+        self._sha256 = sha256_file(self.path)
 
     def __repr__(self) -> str:
         return f"FileSource({str(self.path)!r}, {len(self._grasps)} grasps, {len(self.object_ids())} objects)"
@@ -48,6 +40,19 @@ class FileSource:
 
     def object_ids(self) -> list[str]:
         return list(self._grasps.object_ids)
+
+    def fixed_grasps(self, obj: ObjectAsset, task: str) -> tuple[Grasps, str]:
+        """Every grasp of ``obj`` in file order, so an env's ``grasp_index`` is the object's row in the file."""
+        obj_id = obj.id
+        if obj_id not in self._grasps.object_ids:
+            raise ValueError(f"{self.path}: no grasps for object {obj_id!r}")
+        own_task = self._grasps.task_of(obj_id)
+        if own_task != task:
+            raise ValueError(f"{self.path}: grasps of {obj_id!r} are for task {own_task!r}")
+        grasps = self._grasps.for_object(obj_id)
+        if len(grasps) == 0:
+            raise ValueError(f"{self.path}: no grasps for object {obj_id!r}")
+        return grasps, self.name
 
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator) -> Grasps:
         """``n`` of the file's grasps for ``obj``, drawn with ``rng``.
@@ -77,5 +82,4 @@ class FileSource:
             idx = rng.permutation(np.concatenate([np.arange(available), extra]))
         out = pool.select(idx)
         provenance = {**out.provenance, "file": self.path.name, "file_sha256": self._sha256}
-        return Grasps(out.object_ids, out.tasks, out.object_index, out.positions, out.quats_wxyz,
-                      out.joints, out.extras, provenance)
+        return out.replace(provenance=provenance)

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dextog_gym.files import atomic_write_json
 from dextog_gym.grasps import Grasps
 
 PEN_LIMIT_CM = 0.5  # DexTOG's bound: deeper grasps count as colliding (Q1 = 0, not collision-free)
@@ -61,10 +62,7 @@ class Engine:
 
     # --- bookkeeping --------------------------------------------------------------------------
     def _save(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_name("engine.json.tmp")
-        tmp.write_text(json.dumps(self.state, indent=2))
-        os.replace(tmp, self.state_path)
+        atomic_write_json(self.state_path, self.state, indent=2)
 
     def _stage(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         if name in self.state["stages"]:
@@ -105,8 +103,9 @@ class Engine:
 
     # --- stages -------------------------------------------------------------------------------
     def _data(self, folder: Path) -> dict[str, Any]:
+        from dextog_gym.grasp_sources.diffutog.engine_data import write_stage_data
+
         from dextog_gym.objects.spec import CATEGORIES
-        from grasp_sources.diffutog.engine_data import write_stage_data
 
         summary = write_stage_data(folder, self.config.split, self.config.seed, list(CATEGORIES), self.config.max_objects)
         return summary
@@ -115,9 +114,9 @@ class Engine:
         return self.state["stages"]["data"]["objects"]
 
     def _train(self, name: str, files: list[Path], iterations: int, init: Path | None) -> dict[str, Any]:
-        from grasp_sources.diffutog.dataset import build_training_data
-        from grasp_sources.diffutog.network import ModelConfig
-        from grasp_sources.diffutog.train import TrainConfig, train
+        from dextog_gym.grasp_sources.diffutog.dataset import build_training_data
+        from dextog_gym.grasp_sources.diffutog.network import ModelConfig
+        from dextog_gym.grasp_sources.diffutog.train import TrainConfig, train
 
         run = self.out / name
         data = build_training_data(files, [self.out / "data" / "raw.npz"])
@@ -138,13 +137,14 @@ class Engine:
         (0 of 160 in a first toy run); whether a grasp suits the task is what RL verification
         decides next. How many would pass the rules is still counted (``rule_pass``).
         """
+        from dextog_gym.grasp_sources.diffutog.language import sample_sentences
+        from dextog_gym.grasp_sources.diffutog.source import DiffuTogSource
+        from dextog_gym.grasp_sources.isf.lift import lift_test
+        from dextog_gym.grasp_sources.rules import rule_mask
+
         from dextog_gym.metrics.diversity import joint_diversity
         from dextog_gym.objects.catalog import get_object
         from dextog_gym.objects.shape import object_shape
-        from grasp_sources.diffutog.language import sample_sentences
-        from grasp_sources.diffutog.source import DiffuTogSource
-        from grasp_sources.isf.lift import lift_test
-        from grasp_sources.rules import rule_mask
 
         source = DiffuTogSource(model=model)
         rng = np.random.default_rng([self.config.seed, k])
@@ -166,8 +166,7 @@ class Engine:
             per_object[oid] = int(len(idx))
             if len(idx):
                 sel = g.select(idx)
-                kept.append(Grasps(sel.object_ids, sel.tasks, sel.object_index, sel.positions, sel.quats_wxyz,
-                                   sel.joints, {"relaxed": np.zeros(len(sel), np.int8)}, sel.provenance))
+                kept.append(sel.replace(extras={"relaxed": np.zeros(len(sel), np.int8)}))
             bar and bar.update()
         bar and bar.close()
         valid_joints = np.concatenate([g.joints for g in kept]) if kept else np.zeros((0, 24))
@@ -176,16 +175,14 @@ class Engine:
                "mean_variance": div["mean_variance"], "mean_range": div["mean_range"], "per_object": per_object}
         if kept:
             merged = Grasps.concat(kept)
-            Grasps(merged.object_ids, merged.tasks, merged.object_index, merged.positions, merged.quats_wxyz,
-                   merged.joints, merged.extras, {"source": "diffutog", "version": 1, "seed": self.config.seed,
-                                                  "stage": f"bootstrap_{k}", "model": str(model)}
-                   ).save(self.out / "data" / f"bootstrap_{k}.npz", compact=True)
+            merged.replace(provenance={"source": "diffutog", "version": 1, "seed": self.config.seed, "stage": f"bootstrap_{k}", "model": str(model)}).save(self.out / "data" / f"bootstrap_{k}.npz", compact=True)
         return out
 
     def _verify(self, files: list[Path]) -> dict[str, Any]:
         """Reference-policy rollouts from every bootstrapped grasp; successes go to ``verified.npz``."""
+        from dextog_gym.policies.evaluate import EvalRequest, evaluate
+
         from dextog_gym.envs.table import ENV_IDS, TASK_OF_ENV
-        from policies.evaluate import EvalRequest, evaluate
 
         if not files:
             return {"evaluated": 0, "verified": 0, "per_task": {}}

@@ -5,6 +5,10 @@ group ``dextog_gym.grasp_sources``; nothing here is cached, so a distribution th
 ``sys.path`` later (an install, or a test's fake ``*.dist-info``) is seen by the next call.
 Every failure to resolve a spec is a :class:`GraspSourceError` that says what was tried and
 how to spell the alternatives, never a traceback from deep inside a plugin's imports.
+
+This is the only way the environments reach a generator: the registry lives in the core next to
+the grasp format, while the generators (``dextog_gym.grasp_sources``) sit a layer above and are
+found by entry point. :func:`object_grasps` is what an environment asks of any source.
 """
 
 from __future__ import annotations
@@ -36,6 +40,24 @@ class GraspSource(Protocol):
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator) -> Grasps: ...
 
 
+def object_grasps(source: GraspSource, obj: ObjectAsset, task: str, n: int,
+                  rng: np.random.Generator) -> tuple[Grasps, str]:
+    """The starting grasps of one object and the name of the source that served them.
+
+    A source with a fixed set for the object (a saved file, a shipped set) may offer it through an
+    optional ``fixed_grasps(obj, task) -> (Grasps, served_by) | None``: the whole set in file order,
+    so a grasp index names a row of that file. A source may serve another's grasps where it has none
+    of its own (``rule`` falls back to ``rule_relaxed``) and says so in ``served_by``. Otherwise
+    ``sample(obj, task, n, rng)`` is called. A ``ValueError`` means: no grasps for this object.
+    """
+    fixed = getattr(source, "fixed_grasps", None)
+    if callable(fixed):
+        got = fixed(obj, task)
+        if got is not None:
+            return got
+    return source.sample(obj, task, n, rng), getattr(source, "name", type(source).__name__)
+
+
 class GraspSourceError(ValueError):
     """A source spec that cannot be resolved, imported or instantiated."""
 
@@ -62,7 +84,7 @@ def get_source(spec: str | os.PathLike, **kwargs: Any) -> GraspSource:
     """
     text = os.fspath(spec)
     if isinstance(spec, os.PathLike) or text.endswith(".npz") or Path(text).is_file():
-        from grasp_sources.file import FileSource
+        from dextog_gym.grasps.file_source import FileSource
 
         if kwargs:
             raise GraspSourceError(f"a grasp file source takes no options, got {sorted(kwargs)}")

@@ -1,0 +1,64 @@
+"""Writing and fingerprinting files: the one home for atomic writes and sha256.
+
+Every file we write (grasp sets, models, bundles, results, run state) goes through
+:func:`atomic_write`: a uniquely named temporary file beside the target, flushed to disk, then
+``os.replace``. Readers never see half a file, a killed process leaves the old file intact, and
+two processes writing the same target never share a temporary name (the last complete write wins).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+_BLOCK = 1 << 20
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes, read in blocks (grasp sets and models can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any], mode: int = 0o644) -> Path:
+    """Call ``write(fh)`` on a temporary file beside ``path``, then move it into place.
+
+    ``mode`` is applied before the move (``mkstemp`` makes 0600; our outputs are meant to be shared).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def atomic_write_json(path: str | os.PathLike, doc: Any, **dumps: Any) -> Path:
+    """``json.dumps(doc, **dumps)`` plus a final newline, written atomically."""
+    return atomic_write_text(path, json.dumps(doc, **dumps) + "\n")

@@ -26,8 +26,8 @@ def main() -> None:
 
     import torch
 
-    from dextog_gym.objects.catalog import get_object
     from dextog_gym.grasp_sources.diffutog.source import DiffuTogSource
+    from dextog_gym.objects.catalog import get_object
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -22,7 +22,7 @@ def rss_mib() -> float:
 
 
 def open_clients() -> int:
-    import pybullet as p
+    from dextog_gym.physics import pybullet as p
 
     return sum(p.isConnected(c) for c in range(4096))
 

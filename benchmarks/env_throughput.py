@@ -22,7 +22,8 @@ import numpy as np
 
 def ours(env_id: str, steps: int, seed: int) -> dict:
     import gymnasium as gym
-    import pybullet as p
+
+    from dextog_gym.physics import pybullet as p
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -85,8 +86,9 @@ def mujoco_block(steps: int, seed: int) -> dict:
         dt = u.model.opt.timestep * u.frame_skip
         env.close()
         return {"env_steps_per_s": steps / elapsed, "control_dt": dt, "how": "gymnasium-robotics env"}
-    import mujoco
     from pathlib import Path
+
+    import mujoco
 
     xml = Path(gymnasium_robotics.__file__).parent / "envs/assets/hand/manipulate_block.xml"
     model = mujoco.MjModel.from_xml_path(str(xml))

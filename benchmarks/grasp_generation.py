@@ -15,7 +15,7 @@ import numpy as np
 
 
 def machine() -> str:
-    import pybullet  # noqa: F401  (version banner aside, confirms the engine)
+    from dextog_gym.physics import pybullet  # noqa: F401  (confirms the engine)
     import torch
 
     cpu = platform.processor() or platform.machine()
@@ -36,10 +36,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from dextog_gym.objects.catalog import get_object
-    from dextog_gym.tables import format_table
     from dextog_gym.grasp_sources.isf.generate import generate_raw
     from dextog_gym.grasp_sources.isf.lift import lift_test
+    from dextog_gym.objects.catalog import get_object
+    from dextog_gym.tables import format_table
 
     rows, total_grasps, total_gen, total_lift, total_pass, lift_seconds = [], 0, 0.0, 0, 0, 0.0
     for oid in args.objects:

@@ -6,7 +6,40 @@ table are the same everywhere.
 
 from __future__ import annotations
 
-import pybullet as p
+import os
+import sys
+
+
+def _import_pybullet_quietly():
+    """Import pybullet without its ``pybullet build time: ...`` line.
+
+    pybullet's C code writes that line to stderr when the module loads, so every process of ours (CLI,
+    env workers, evaluation pools) would print it. fd 2 points at /dev/null for the import alone; an
+    import error is still raised as a Python exception and shown. Every module of ours takes pybullet
+    from here (``from dextog_gym.physics import pybullet``).
+    """
+    if "pybullet" in sys.modules:
+        return sys.modules["pybullet"]
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to keep clean
+        import pybullet
+
+        return pybullet
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import pybullet
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return pybullet
+
+
+pybullet = _import_pybullet_quietly()
+p = pybullet
 
 # 240 Hz is Bullet's default and fine enough for fingertip contacts on 100–300 g objects.
 PHYSICS_HZ = 240

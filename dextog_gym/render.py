@@ -24,7 +24,7 @@ class Camera:
 
 def render(client: int, camera: Camera) -> np.ndarray:
     """Render the scene of ``client`` to an ``(H, W, 3)`` uint8 image."""
-    import pybullet as p
+    from dextog_gym.physics import pybullet as p
 
     view = p.computeViewMatrixFromYawPitchRoll(
         cameraTargetPosition=list(camera.target),

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dextog_gym.grasp_sources.shipped import grasp_path
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.objects.shape import object_shape
-from dextog_gym.grasp_sources.shipped import grasp_path
 
 RAW_LIFT_SAMPLE = 64  # raw grasps lift-tested per object for the raw lift rate
 

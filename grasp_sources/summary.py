@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from dextog_gym.grasp_sources.shipped import grasp_path
 
+from dextog_gym.grasp_sources.shipped import grasp_path
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import get_object, list_objects
 

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dextog_gym.policies.bundle import PolicyBundle
-from dextog_gym.policies.provenance import machine_info, versions
-
 from dextog_gym.envs.reward import TERM_NAMES
 from dextog_gym.paths import package_data
+from dextog_gym.policies.bundle import PolicyBundle
+from dextog_gym.policies.provenance import machine_info, versions
 
 REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
 

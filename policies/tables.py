@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dextog_gym.policies.report import summarise
-
 from dextog_gym.objects.spec import CATEGORIES
+from dextog_gym.policies.report import summarise
 
 TASK_COLUMNS = tuple(CATEGORIES)  # stapler, sprayer_press, sprayer_trigger, bottle, pen
 TASK_TITLES = {"stapler": "stapler", "sprayer_press": "sprayer press", "sprayer_trigger": "sprayer trigger",

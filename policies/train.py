@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dextog_gym.files import atomic_write
 from dextog_gym.policies.bundle import bundle_from_sb3
 from dextog_gym.policies.config import (
     HYPERPARAMS_PATH,
@@ -29,8 +31,6 @@ from dextog_gym.policies.config import (
     sb3_ppo_kwargs,
 )
 from dextog_gym.policies.provenance import machine_info, versions
-
-from dextog_gym.files import atomic_write
 
 KEEP_CHECKPOINTS = 2
 
@@ -150,13 +150,14 @@ def _prepare(req: TrainRequest) -> tuple[dict, dict | None, dict]:
 def train(req: TrainRequest) -> dict[str, Any]:
     """Train (or continue) a run; returns its summary (also written to config.json)."""
     import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import configure
+
     from dextog_gym.policies.callbacks import (
         EpisodeTermsLogger,
         PeriodicCheckpoint,
         TimingAndProgress,
     )
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.logger import configure
 
     req.out = Path(req.out)
     config, latest, params = _prepare(req)

@@ -43,9 +43,9 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 
 
 def test_shipped_model_is_a_registered_source():
-    from dextog_gym.objects.catalog import get_object
-    from dextog_gym.grasps.registry import available_sources, get_source
     from dextog_gym.grasp_sources.diffutog.source import shipped_model_path
+    from dextog_gym.grasps.registry import available_sources, get_source
+    from dextog_gym.objects.catalog import get_object
 
     assert "diffutog" in available_sources()
     assert shipped_model_path().with_suffix(".npz").is_file()

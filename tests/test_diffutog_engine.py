@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from dextog_gym.grasps import Grasps  # noqa: E402
 from dextog_gym.grasp_sources.shipped import grasp_path  # noqa: E402
+from dextog_gym.grasps import Grasps  # noqa: E402
 
 
 def test_resume_with_other_settings_is_refused(tmp_path):

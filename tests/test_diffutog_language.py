@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-from dextog_gym.objects.spec import CATEGORIES
 from dextog_gym.grasp_sources.diffutog import language as L
 from dextog_gym.grasp_sources.diffutog import text_encoder as TE
+from dextog_gym.objects.spec import CATEGORIES
 
 # ---------------------------------------------------------------- table and templates
 

@@ -11,10 +11,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from dextog_gym.grasp_sources.shipped import grasp_path  # noqa: E402
 from dextog_gym.grasps import Grasps  # noqa: E402
 from dextog_gym.hand.model import joint_limits  # noqa: E402
 from dextog_gym.objects.catalog import get_object  # noqa: E402
-from dextog_gym.grasp_sources.shipped import grasp_path  # noqa: E402
 
 TINY = dict(hidden=32, point_channels=(16, 32), hand_points=64, blocks=2, timesteps=10)
 
@@ -90,9 +90,9 @@ def test_sampling_gives_valid_grasps_and_is_seeded(tiny_run):
 
 
 def test_collision_handling_reduces_penetration():
+    from dextog_gym.grasp_sources.diffutog.collision import resolve_collisions
     from dextog_gym.hand.transforms import quat_wxyz_to_matrix
     from dextog_gym.objects.shape import object_shape
-    from dextog_gym.grasp_sources.diffutog.collision import resolve_collisions
 
     g = Grasps.load(grasp_path("isf", "stapler_000")).select(np.arange(8))
     rot = np.stack([quat_wxyz_to_matrix(q) for q in g.quats_wxyz])

@@ -162,8 +162,8 @@ def test_unknown_ids_and_options_list_what_exists():
 
 
 def test_grasp_file_source_and_explosive_grasps(tmp_path):
-    from dextog_gym.grasps.file_source import FileSource
     from dextog_gym.grasp_sources.shipped import grasp_path
+    from dextog_gym.grasps.file_source import FileSource
 
     good = FileSource(grasp_path("rule", "stapler_000")).grasps.select(np.arange(3))
     bad = good.select(np.arange(2))

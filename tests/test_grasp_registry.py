@@ -8,9 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from dextog_gym.grasps import Grasps, GraspFileError
-from dextog_gym.hand.model import joint_limits
-from dextog_gym.objects.catalog import get_object
+from dextog_gym.grasps import GraspFileError, Grasps
 from dextog_gym.grasps.file_source import FileSource
 from dextog_gym.grasps.registry import (
     ENTRY_POINT_GROUP,
@@ -19,6 +17,8 @@ from dextog_gym.grasps.registry import (
     available_sources,
     get_source,
 )
+from dextog_gym.hand.model import joint_limits
+from dextog_gym.objects.catalog import get_object
 
 SOURCE_CODE = '''
 import numpy as np

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dextog_gym.grasp_sources import rules
 from dextog_gym.objects.catalog import get_object
 from dextog_gym.objects.shape import object_shape
-from dextog_gym.grasp_sources import rules
 
 
 def _pads(shape, placement):

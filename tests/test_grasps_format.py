@@ -11,8 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from dextog_gym.grasps import Grasps, GraspFileError
-from dextog_gym.grasps import storage
+from dextog_gym.grasps import GraspFileError, Grasps, storage
 from dextog_gym.hand.model import JOINT_NAMES, joint_limits
 from dextog_gym.hand.transforms import pose_to_matrix
 

@@ -65,8 +65,8 @@ def test_table_switch():
 
 
 def test_hand_below_table_is_zero_above_and_positive_under():
-    from dextog_gym.metrics.grasp_quality import hand_below_table_m
     from dextog_gym.grasp_sources.isf.sampler import CLOSED
+    from dextog_gym.metrics.grasp_quality import hand_below_table_m
 
     shape = object_shape(get_object("stapler_000"))
     rot = np.eye(3)[None]
@@ -79,8 +79,8 @@ def test_hand_below_table_is_zero_above_and_positive_under():
 def test_cap_seeded_pinches_gather_all_five_fingertips_at_the_cap(monkeypatch):
     """Eq. 15 needs every fingertip within 2.5 cm of the cap centre: the gathered fit gets them close."""
     import dextog_gym.grasp_sources.isf.antipodal as antipodal
-    from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
     from dextog_gym.grasp_sources.isf.rotations import matrix_to_quat_wxyz
+    from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
     from dextog_gym.grasp_sources.rules import pads_in_object_frame
 
     shape = object_shape(get_object("bottle_000"))

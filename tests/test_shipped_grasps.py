@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dextog_gym.grasp_sources.shipped import grasp_path
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import get_object, list_objects
-from dextog_gym.grasp_sources.shipped import grasp_path
 
 OBJECTS = list_objects(split="all")
 
@@ -27,8 +27,8 @@ def test_every_object_has_a_raw_set_that_records_lift_and_rules(object_id):
 
 @pytest.mark.parametrize("task", ["stapler", "sprayer_press", "sprayer_trigger", "bottle", "pen"])
 def test_rule_sets_hold_exactly_the_rule_and_lift_passing_raw_grasps(task):
-    from dextog_gym.objects.shape import object_shape
     from dextog_gym.grasp_sources.rules import rule_mask
+    from dextog_gym.objects.shape import object_shape
 
     for object_id in list_objects(category=task):
         raw = Grasps.load(grasp_path("isf", object_id))

@@ -100,8 +100,8 @@ def test_bad_inputs_fail_before_any_rollout(trained, tmp_path, capsys):
     assert main(["evaluate", "--policy", str(tmp_path / "nope"), "--no-progress"]) == 2
     assert "does not exist" in capsys.readouterr().err
     # a grasp file with grasps for pens only has nothing for a stapler policy
-    from dextog_gym.grasps.file_source import FileSource
     from dextog_gym.grasp_sources.shipped import grasp_path
+    from dextog_gym.grasps.file_source import FileSource
 
     pens = tmp_path / "pens.npz"
     FileSource(grasp_path("isf", "pen_000")).grasps.save(pens)

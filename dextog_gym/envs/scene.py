@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
 
 from dextog_gym.hand import model
 from dextog_gym.hand.grip import squeeze_targets
@@ -20,6 +19,7 @@ from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.objects.pybullet_object import ArticulatedObject
 from dextog_gym.objects.spec import category
 from dextog_gym.physics import PHYSICS_HZ, connect, disconnect, reset_world
+from dextog_gym.physics import pybullet as p
 
 # Placement: contacts settle for 0.15 s (the lift test's settle time) before the episode starts.
 SETTLE_STEPS = int(0.15 * PHYSICS_HZ)

@@ -33,7 +33,7 @@ def render_grasp(asset: ObjectAsset, position: np.ndarray, quat_wxyz: np.ndarray
         below = float(hand_below_table_m(object_shape(asset), quat_wxyz_to_matrix(quat_wxyz)[None],
                                          np.asarray(position)[None], np.asarray(joints)[None])[0])
         if below > 0:
-            import pybullet as pb
+            from dextog_gym.physics import pybullet as pb
 
             lift = np.array([0.0, 0.0, below + 0.003])
             body_pos, body_orn = pb.getBasePositionAndOrientation(obj.body, physicsClientId=client)

@@ -70,9 +70,8 @@ class ShadowHand:
         self_collision: bool = True,
         urdf_path: str | Path | None = None,
     ) -> "ShadowHand":
-        import pybullet as p
-
         from dextog_gym.paths import hand_urdf
+        from dextog_gym.physics import pybullet as p
 
         path = Path(urdf_path) if urdf_path is not None else hand_urdf()
         # URDF_USE_INERTIA_FROM_FILE: without it pybullet recomputes inertia from the collision
@@ -133,7 +132,7 @@ class ShadowHand:
 
     def drive_wrist(self, pos: Sequence[float], quat_wxyz: Sequence[float]) -> None:
         """Move the wrist's target: the constraint pulls the root link frame there (force-capped)."""
-        import pybullet as p
+        from dextog_gym.physics import pybullet as p
 
         pos, orn = self._check_pose(pos, quat_wxyz)
         p.changeConstraint(
@@ -143,7 +142,7 @@ class ShadowHand:
 
     def set_wrist_pose(self, pos: Sequence[float], quat_wxyz: Sequence[float]) -> None:
         """Teleport the root link frame to the pose (zero velocity) and hold it there."""
-        import pybullet as p
+        from dextog_gym.physics import pybullet as p
 
         pos_l, orn = self._check_pose(pos, quat_wxyz)
         com = p.multiplyTransforms(pos_l, orn, *self._inertial)
@@ -153,7 +152,7 @@ class ShadowHand:
 
     def wrist_pose(self) -> tuple[np.ndarray, np.ndarray]:
         """World pose of the root link frame (not its centre of mass)."""
-        import pybullet as p
+        from dextog_gym.physics import pybullet as p
 
         com = p.getBasePositionAndOrientation(self.body, physicsClientId=self.client)
         pos, orn = p.multiplyTransforms(*com, *p.invertTransform(*self._inertial))
@@ -162,7 +161,7 @@ class ShadowHand:
     # --- joints ------------------------------------------------------------------------------
     def set_joint_positions(self, q: Sequence[float]) -> None:
         """Reset the 24 joints (zero velocity) and make them the position targets, so the hand holds."""
-        import pybullet as p
+        from dextog_gym.physics import pybullet as p
 
         q = model.validate_joints(q, self.limits)
         for idx, value in zip(self.joint_index, q):
@@ -171,7 +170,7 @@ class ShadowHand:
 
     def set_joint_targets(self, q: Sequence[float]) -> None:
         """Position control toward ``q`` with the URDF effort limits as force caps."""
-        import pybullet as p
+        from dextog_gym.physics import pybullet as p
 
         q = model.validate_joints(q, self.limits)
         n = model.NUM_JOINTS
@@ -183,7 +182,7 @@ class ShadowHand:
         )  # fmt: skip
 
     def joint_positions(self) -> np.ndarray:
-        import pybullet as p
+        from dextog_gym.physics import pybullet as p
 
         states = p.getJointStates(self.body, self.joint_index.tolist(), physicsClientId=self.client)
         return np.array([s[0] for s in states])
@@ -191,7 +190,7 @@ class ShadowHand:
     # --- kinematics --------------------------------------------------------------------------
     def link_poses(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """World pose (pos[3], quat_wxyz[4]) of every URDF link frame (not the inertial frames)."""
-        import pybullet as p
+        from dextog_gym.physics import pybullet as p
 
         out = {}
         indices = [i for i in self.link_index.values() if i >= 0]

@@ -30,9 +30,8 @@ _PHALANX = {"knuckle": (0.3, 0.3, 0.35, 1), "proximal": (0.85, 0.85, 0.88, 1),
 
 def render_hand_png(out_path: str | Path, q: Sequence[float] | None = None) -> Path:
     """Load the hand in a DIRECT client (palm toward the camera) and save a PNG; returns the path."""
-    import pybullet as p
-
     from dextog_gym.hand.pybullet_hand import ShadowHand
+    from dextog_gym.physics import pybullet as p
     from dextog_gym.render import Camera, render, save_png
 
     client = p.connect(p.DIRECT)

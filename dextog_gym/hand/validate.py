@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
 
 from dextog_gym.hand import model
 from dextog_gym.physics import connect, disconnect
+from dextog_gym.physics import pybullet as p
 
 LIMIT_SETTLE_STEPS = 360
 

@@ -41,7 +41,7 @@ class SelfCollisionChecker:
 
         One entry per pair (its deepest contact), names sorted within a pair, deepest pair first.
         """
-        import pybullet as p
+        from dextog_gym.physics import pybullet as p
 
         if self.client is None:
             raise RuntimeError("SelfCollisionChecker is closed")

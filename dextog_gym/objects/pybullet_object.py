@@ -8,10 +8,10 @@ comes from the annotation, the one source of truth.
 from __future__ import annotations
 
 import numpy as np
-import pybullet as p
 
 from dextog_gym.objects.annotation import TaskJoint
 from dextog_gym.objects.catalog import ObjectAsset
+from dextog_gym.physics import pybullet as p
 
 # Contact parameters for every object link. Lateral friction 1.0 (rubber on plastic);
 # a little spinning/rolling friction so round parts do not creep on the table.

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pybullet as p
 
 from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.objects.pybullet_object import ArticulatedObject
 from dextog_gym.physics import connect, disconnect
+from dextog_gym.physics import pybullet as p
 from dextog_gym.render import Camera, render, save_png
 
 PART_COLOURS = {

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
 import trimesh
 
 from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.objects.pybullet_object import ArticulatedObject
 from dextog_gym.physics import PHYSICS_HZ, connect, disconnect
+from dextog_gym.physics import pybullet as p
 
 PUSH_FORCE_FACTOR = 4.0  # a push this many times stronger than the joint's resistance
 

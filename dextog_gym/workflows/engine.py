@@ -104,7 +104,6 @@ class Engine:
     # --- stages -------------------------------------------------------------------------------
     def _data(self, folder: Path) -> dict[str, Any]:
         from dextog_gym.grasp_sources.diffutog.engine_data import write_stage_data
-
         from dextog_gym.objects.spec import CATEGORIES
 
         summary = write_stage_data(folder, self.config.split, self.config.seed, list(CATEGORIES), self.config.max_objects)
@@ -141,7 +140,6 @@ class Engine:
         from dextog_gym.grasp_sources.diffutog.source import DiffuTogSource
         from dextog_gym.grasp_sources.isf.lift import lift_test
         from dextog_gym.grasp_sources.rules import rule_mask
-
         from dextog_gym.metrics.diversity import joint_diversity
         from dextog_gym.objects.catalog import get_object
         from dextog_gym.objects.shape import object_shape
@@ -180,9 +178,8 @@ class Engine:
 
     def _verify(self, files: list[Path]) -> dict[str, Any]:
         """Reference-policy rollouts from every bootstrapped grasp; successes go to ``verified.npz``."""
-        from dextog_gym.policies.evaluate import EvalRequest, evaluate
-
         from dextog_gym.envs.table import ENV_IDS, TASK_OF_ENV
+        from dextog_gym.policies.evaluate import EvalRequest, evaluate
 
         if not files:
             return {"evaluated": 0, "verified": 0, "per_task": {}}

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dextog_gym.envs.table import ENV_OF_TASK
 from dextog_gym.policies.evaluate import REFERENCE_DIR, EvalRequest, evaluate
 from dextog_gym.policies.report import load_result, save_result
-
-from dextog_gym.envs.table import ENV_OF_TASK
 
 
 @dataclass

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dextog_gym.grasp_sources.diffutog.representation import GRASP_DIM, POS_SCALE_M
 
 from dextog_gym.files import atomic_write, atomic_write_json, sha256_file
+from dextog_gym.grasp_sources.diffutog.representation import GRASP_DIM, POS_SCALE_M
 from dextog_gym.hand.model import JOINT_NAMES
 from dextog_gym.paths import hand_urdf
 
@@ -91,6 +91,7 @@ def load_model_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
 def load_denoiser(path: str | os.PathLike, device: str = "cpu"):
     """(Denoiser in eval mode, json doc) from a model file; architecture mismatches are errors."""
     import torch
+
     from dextog_gym.grasp_sources.diffutog.network import Denoiser, ModelConfig
 
     arrays, doc = load_model_file(path)

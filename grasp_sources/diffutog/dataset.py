@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from dextog_gym.grasp_sources.diffutog.representation import POS_SCALE_M, encode
 
 from dextog_gym.files import sha256_file
+from dextog_gym.grasp_sources.diffutog.representation import POS_SCALE_M, encode
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset, get_object
 from dextog_gym.objects.shape import object_shape

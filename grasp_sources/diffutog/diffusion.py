@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import torch
+
 from dextog_gym.grasp_sources.diffutog.network import Denoiser
 
 

@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-from dextog_gym.grasp_sources.shipped import grasp_path
 
+from dextog_gym.grasp_sources.shipped import grasp_path
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import get_object, list_objects
 
@@ -36,7 +36,6 @@ def _strip(grasps: Grasps, relaxed: bool) -> Grasps:
 def rule_stage_grasps(object_ids: list[str], min_rule: int = MIN_RULE_GRASPS) -> tuple[Grasps, dict[str, dict]]:
     """Rule grasps of every object, topped up with relaxed ones; plus per-object counts."""
     from dextog_gym.grasp_sources.relaxed import RelaxedRuleSource
-
     from dextog_gym.grasps.file_source import FileSource
 
     parts, counts = [], {}

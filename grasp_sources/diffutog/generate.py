@@ -58,7 +58,6 @@ def generate_sets(object_ids: list[str], per_object: int, model: str | os.PathLi
 
 def _handle(raw: Grasps, asset) -> Grasps:
     from dextog_gym.grasp_sources.diffutog.collision import resolve_collisions
-
     from dextog_gym.objects.shape import object_shape
 
     t0 = time.perf_counter()

@@ -17,12 +17,13 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
+from torch import nn
+
 from dextog_gym.grasp_sources.diffutog.representation import (
     GRASP_DIM,
     POS_SCALE_M,
     TorchDecoder,
 )
-from torch import nn
 
 
 @dataclass(frozen=True)

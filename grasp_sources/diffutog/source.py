@@ -89,6 +89,7 @@ class DiffuTogSource:
 
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator, text: str | None = None) -> Grasps:
         import torch
+
         from dextog_gym.grasp_sources.diffutog.collision import (
             STEPS,
             resolve_collisions,

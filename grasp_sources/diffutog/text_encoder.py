@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dextog_gym.files import atomic_write, sha256_text
 from dextog_gym.grasp_sources.diffutog.language import (
     TASKS,
     agnostic_sentences,
@@ -26,8 +28,6 @@ from dextog_gym.grasp_sources.diffutog.language import (
     check_text,
     task_sentences,
 )
-
-from dextog_gym.files import atomic_write, sha256_text
 from dextog_gym.paths import package_data
 
 EMBED_DIM = 384

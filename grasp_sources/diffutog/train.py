@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dextog_gym.grasp_sources.diffutog.dataset import BatchSampler, TrainingData
 
 from dextog_gym.files import atomic_write, atomic_write_json
+from dextog_gym.grasp_sources.diffutog.dataset import BatchSampler, TrainingData
 
 
 @dataclass
@@ -93,6 +93,7 @@ def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, m
     ``init_from``: start from an existing model file's weights (fine-tuning in the data engine).
     """
     import torch
+
     from dextog_gym.grasp_sources.diffutog.checkpoint import load_denoiser
     from dextog_gym.grasp_sources.diffutog.diffusion import (
         CosineSchedule,
@@ -239,6 +240,7 @@ def _val_batch(data: TrainingData, rows: np.ndarray, seed: int, device):
 
 def _val_loss(model, schedule, clouds, val, lambda_fk: float) -> float:
     import torch
+
     from dextog_gym.grasp_sources.diffutog.diffusion import diffusion_loss
 
     gen = torch.Generator()

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from dextog_gym.grasp_sources.isf.rotations import align, axis_angle, rotvec, unit
 from dextog_gym.grasp_sources.isf.sampler import SYNERGIES, Candidates, CandidateSampler
-
 from dextog_gym.hand import model
 from dextog_gym.hand.batch import JOINT
 

@@ -59,10 +59,10 @@ def _distinct(palm: np.ndarray, approach: np.ndarray, q: np.ndarray, keep_palm, 
 
 def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int = 20_000) -> tuple[Grasps, GenerationStats]:
     import torch
+
     from dextog_gym.grasp_sources.isf.antipodal import AntipodalSampler
     from dextog_gym.grasp_sources.isf.rotations import matrix_to_quat_wxyz
     from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
-
     from dextog_gym.metrics import grasp_quality
 
     torch.set_num_threads(1)

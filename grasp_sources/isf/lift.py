@@ -34,13 +34,12 @@ class LiftResult:
 
 def lift_test(asset: ObjectAsset, grasps: Grasps) -> LiftResult:
     """Run the lift test on every grasp of ``grasps`` (all for ``asset``)."""
-    import pybullet as p
-
     from dextog_gym.hand.pybullet_hand import ShadowHand
     from dextog_gym.metrics.grasp_quality import hand_below_table_m
     from dextog_gym.objects.pybullet_object import ArticulatedObject
     from dextog_gym.objects.shape import object_shape
     from dextog_gym.physics import connect, disconnect
+    from dextog_gym.physics import pybullet as p
 
     ids = set(np.asarray(grasps.object_ids)[np.unique(grasps.object_index)]) if len(grasps) else set()
     if ids - {asset.id}:

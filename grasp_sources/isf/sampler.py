@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from dextog_gym.grasp_sources.isf.rotations import (
     align,
     axis_angle,
@@ -24,7 +25,6 @@ from dextog_gym.grasp_sources.isf.rotations import (
     rotvec,
     unit,
 )
-
 from dextog_gym.hand import model
 from dextog_gym.hand.batch import JOINT, HandBatch
 from dextog_gym.hand.grip import CLOSED_JOINTS

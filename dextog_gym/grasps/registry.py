@@ -75,6 +75,12 @@ def available_sources() -> list[str]:
     return sorted(_entry_points())
 
 
+def describe_sources() -> list[tuple[str, str, str]]:
+    """(name, "module:attr", distribution) of every registered source, by name."""
+    return [(name, ep.value, ep.dist.name if ep.dist is not None else "?")
+            for name, ep in sorted(_entry_points().items())]
+
+
 def get_source(spec: str | os.PathLike, **kwargs: Any) -> GraspSource:
     """Resolve ``spec``, in this order, to a source instance (``kwargs`` go to its constructor).
 

@@ -51,8 +51,23 @@ GRAVITY = -9.81
 TABLE_FRICTION = 1.0
 
 
+class DisplayNotAvailableError(RuntimeError):
+    """The pybullet GUI was asked for where there is no display to open it on."""
+
+
+def require_display() -> None:
+    """Fail clearly before pybullet's GUI would: with no X display it kills the whole process."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        raise DisplayNotAvailableError(
+            "render_mode='human' opens the pybullet GUI, which needs an X display, and DISPLAY is not set. "
+            "Use render_mode='rgb_array' (headless, e.g. with gymnasium.wrappers.RecordVideo), or run under a "
+            "virtual display: xvfb-run -a python your_script.py")
+
+
 def connect(gui: bool = False, table: bool = True) -> int:
     """Start a pybullet client with gravity, our timestep and (optionally) a table plane at z = 0."""
+    if gui:
+        require_display()
     client = p.connect(p.GUI if gui else p.DIRECT)
     reset_world(client, table)
     return client

@@ -29,6 +29,7 @@ from dextog_gym.envs.reward import (
 )
 from dextog_gym.hand.transforms import matrix_to_quat_wxyz, quat_wxyz_to_matrix
 from dextog_gym.objects.spec import CATEGORIES
+from dextog_gym.physics import PHYSICS_HZ, require_display
 
 # 8 substeps at 240 Hz = 30 Hz control: the DexTOG code's rate class, and ~190 steps/s on one core.
 DEFAULT_FRAME_SKIP = 8
@@ -37,7 +38,7 @@ RENDER_SIZE = (320, 240)
 
 
 class DexTOGEnv(gym.Env):
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 30}
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": PHYSICS_HZ / DEFAULT_FRAME_SKIP}
 
     def __init__(self, task: str, grasp_source: str = "rule", objects: str | list[str] = "seen",
                  reward: str = "paper", reward_weights: dict[str, float] | None = None,
@@ -52,6 +53,8 @@ class DexTOGEnv(gym.Env):
             raise ValueError(f"unknown reward {reward!r}; choose one of {', '.join(READINGS)}")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"unknown render_mode {render_mode!r}; choose None, 'human' or 'rgb_array'")
+        if render_mode == "human":
+            require_display()  # before the grasp pool is built: fail fast, and never kill the process
         if isinstance(frame_skip, bool) or not isinstance(frame_skip, int) or not 1 <= frame_skip <= 240:
             raise ValueError(f"frame_skip must be an integer in [1, 240], got {frame_skip!r}")
         if not isinstance(grasp_source, str):
@@ -63,6 +66,8 @@ class DexTOGEnv(gym.Env):
         self.weights = RewardWeights.from_mapping(reward_weights)
         self.render_mode = render_mode
         self.frame_skip = frame_skip
+        # One rendered frame per env step: video writers (RecordVideo) must play at the control rate.
+        self.metadata = {**type(self).metadata, "render_fps": PHYSICS_HZ / frame_skip}
         self.pool = GraspPool.build(task, resolve_objects(task, objects), grasp_source, grasps_per_object)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (actions.ACTION_SIZE,), np.float32)
         bound = observation.OBS_BOUND

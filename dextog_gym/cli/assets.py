@@ -5,32 +5,53 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dextog_gym.cli.helptext import examples
+from dextog_gym.objects.spec import SPLIT_CHOICES
 from dextog_gym.tables import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("assets", help="build, list, validate and show the hand and objects")
+    parser = sub.add_parser("assets", **examples(
+                                "dextog assets list --split unseen",
+                                "dextog assets show stapler_000 --theta 1.0 --out stapler_pressed.png",
+                                "dextog assets validate --category pen"),
+                            help="build, list, validate and show the hand and objects")
     asub = parser.add_subparsers(dest="assets_command", metavar="ACTION", required=True)
 
-    build = asub.add_parser("build", help="regenerate the 80 objects (and, with --hand, the hand) deterministically")
+    build = asub.add_parser("build", **examples(
+                                "dextog assets build --out /tmp/dextog_objects",
+                                "dextog assets build --hand"),
+                            help="regenerate the 80 objects (and, with --hand, the hand) deterministically")
     build.add_argument("--hand", action="store_true", help="also re-convert the Shadow Hand from gymnasium-robotics")
     build.add_argument("--out", type=Path, default=None, help="objects folder (default: assets/objects)")
     build.set_defaults(func=cmd_build)
 
-    listing = asub.add_parser("list", help="table of objects: id, category, split, size, mass, task joint")
+    listing = asub.add_parser("list", **examples(
+                                  "dextog assets list --split unseen",
+                                  "dextog assets list --category pen"),
+                              help="table of objects: id, category, split, size, mass, task joint")
     listing.add_argument("--category", default=None, help="only this category")
-    listing.add_argument("--split", default="all", choices=["all", "seen", "unseen"])
+    listing.add_argument("--split", default="all", choices=SPLIT_CHOICES,
+                         help="only seen or unseen objects (default: all)")
     listing.set_defaults(func=cmd_list)
 
-    validate = asub.add_parser("validate", help="load every object and the hand; measure rest drift and joint travel")
+    validate = asub.add_parser("validate", **examples(
+                                   "dextog assets validate --category stapler",
+                                   "dextog assets validate"),
+                               help="load every object and the hand; measure rest drift and joint travel")
     validate.add_argument("--category", default=None, help="only this category")
     validate.set_defaults(func=cmd_validate)
 
-    report = asub.add_parser("report", help="object table, hand checks, one physics check per category, pictures")
+    report = asub.add_parser("report", **examples(
+                                 "dextog assets report --out demo_out"),
+                             help="object table, hand checks, one physics check per category, pictures")
     report.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the pictures")
     report.set_defaults(func=_report)
 
-    show = asub.add_parser("show", help="render an object (annotated parts highlighted) or the hand to PNG")
+    show = asub.add_parser("show", **examples(
+                               "dextog assets show stapler_000 --theta 1.0 --out stapler_pressed.png",
+                               "dextog assets show hand --out hand.png"),
+                           help="render an object (annotated parts highlighted) or the hand to PNG")
     show.add_argument("target", metavar="OBJECT_ID|hand", help="an object id (see `dextog assets list`) or 'hand'")
     show.add_argument("--out", type=Path, required=True, help="PNG file to write")
     show.add_argument("--theta", type=float, default=0.0, help="task progress to show the object at (0..1)")

@@ -12,6 +12,7 @@ import time
 import warnings
 from pathlib import Path
 
+from dextog_gym.cli.helptext import examples
 from dextog_gym.envs.table import ENV_IDS, MAX_EPISODE_STEPS
 from dextog_gym.tables import format_table
 
@@ -19,7 +20,10 @@ TERMS = ("reward_task", "reward_lift", "reward_completion", "penalty_drop")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("demo", help="run every task for one episode, write a GIF per task, print the returns")
+    parser = sub.add_parser("demo", **examples(
+                                "dextog demo --out demo_out/scripted --no-video",
+                                "dextog demo --envs DexTOG/Stapler-v0 DexTOG/PenPress-v0 --seed 3 --out demo_out/gifs"),
+                            help="run every task for one episode, write a GIF per task, print the returns")
     parser.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the GIFs")
     parser.add_argument("--envs", nargs="+", default=list(ENV_IDS), metavar="ENV_ID",
                         help=f"environment ids (default: all five: {', '.join(ENV_IDS)})")

@@ -7,15 +7,27 @@ import json
 import shlex
 from pathlib import Path
 
+from dextog_gym.cli.helptext import examples
+from dextog_gym.objects.spec import SPLIT_CHOICES
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("diffutog", help="DiffuTOG: train, sample, data engine",
+    p = sub.add_parser("diffutog", **examples(
+                           "dextog diffutog sample --object stapler_001 -n 16 --out my.npz",
+                           "dextog diffutog generate --split unseen --per-object 16 --out unseen_T.npz"),
+                       help="DiffuTOG: train, sample, data engine",
                        description="DiffuTOG, the language-conditioned grasp diffusion model of DexTOG "
                                    "(specs §3): `train` a model on grasp files, `sample` grasps for an object and "
                                    "a sentence, `engine` runs the paper's data loop.")
     dsub = p.add_subparsers(dest="diffutog_command", metavar="ACTION", required=True)
 
-    t = dsub.add_parser("train", help="train a model on grasp files",
+    t = dsub.add_parser("train", **examples(
+                            "dextog diffutog train --data runs/diffutog/engine/data/rule.npz --agnostic "
+                            "runs/diffutog/engine/data/raw.npz --out runs/diffutog/shipped --iterations 8000 "
+                            "--checkpoint-every 500",
+                            "dextog diffutog train --data rule.npz --out runs/diffutog/shipped --iterations 20000 "
+                            "--resume"),
+                        help="train a model on grasp files",
                         description="Train DiffuTOG on task-oriented grasp files (--data) and optional "
                                     "task-agnostic ones (--agnostic, labelled with task-agnostic sentences). Writes "
                                     "TensorBoard logs, state.pt checkpoints and model.npz/.json (EMA weights) into "
@@ -23,75 +35,93 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--data", nargs="+", required=True, metavar="GRASPS", help=".npz grasp files or folders of them")
     t.add_argument("--agnostic", nargs="*", default=[], metavar="GRASPS", help="task-agnostic grasp files or folders")
     t.add_argument("--out", type=Path, required=True, help="run folder")
-    t.add_argument("--iterations", type=int, default=20_000)
-    t.add_argument("--batch", type=int, default=64)
-    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--iterations", type=int, default=20_000, help='training iterations (batches)')
+    t.add_argument("--batch", type=int, default=64, help='grasps per batch (8 objects per batch)')
+    t.add_argument("--lr", type=float, default=5e-4, help='AdamW learning rate')
     t.add_argument("--lambda-fk", type=float, default=1.0, help="weight of the FK point loss (λ_R)")
     t.add_argument("--hidden", type=int, default=128, help="h (DexTOG: 256)")
-    t.add_argument("--hand-points", type=int, default=256)
+    t.add_argument("--hand-points", type=int, default=256, help='hand surface points fed to the point encoder')
     t.add_argument("--no-hand-encoder", action="store_true", help="ablation: no hand cloud in the point encoder")
     t.add_argument("--init-from", type=Path, default=None, help="start from this model's weights (fine-tuning)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--checkpoint-every", type=int, default=1000)
+    t.add_argument("--seed", type=int, default=0, help='seeds initialisation, batches and noise')
+    t.add_argument("--checkpoint-every", type=int, default=1000, help='iterations between checkpoints')
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
-    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     t.set_defaults(func=run_train)
 
-    s = dsub.add_parser("sample", help="sample grasps for one object",
+    s = dsub.add_parser("sample", **examples(
+                            "dextog diffutog sample --object stapler_001 -n 16 --text \"press down the stapler arm "
+                            "to bind my notes\" --out my.npz",
+                            "dextog diffutog sample --object bottle_007 -n 4 --no-collision-handling"),
+                        help="sample grasps for one object",
                         description="Sample grasps with a DiffuTOG model for one object and a task sentence; "
                                     "test-time collision handling is on unless --no-collision-handling.")
     s.add_argument("--object", required=True, help="object id, e.g. stapler_000")
     s.add_argument("--text", default=None, help="task description (default: the task's canonical sentence)")
     s.add_argument("-n", type=int, default=16, help="grasps to sample")
     s.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
-    s.add_argument("--no-collision-handling", action="store_true")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-collision-handling", action="store_true", help='skip the test-time collision handling')
+    s.add_argument("--seed", type=int, default=0, help='sampling seed')
     s.add_argument("--out", type=Path, default=None, help="save the grasps (.npz)")
     s.set_defaults(func=run_sample)
 
-    g = dsub.add_parser("generate", help="grasp sets for many objects, timed",
+    g = dsub.add_parser("generate", **examples(
+                            "dextog diffutog generate --split unseen --per-object 16 --out "
+                            "results/diffutog/unseen_T.npz --raw-out results/diffutog/unseen_raw.npz",
+                            "dextog diffutog generate --split seen --per-object 16 --no-hand-encoder --out "
+                            "results/diffutog/seen_no_hand_T.npz"),
+                        help="grasp sets for many objects, timed",
                         description="Sample --per-object grasps for every object of a split with a DiffuTOG model "
                                     "(each object's canonical task sentence unless --text). With collision handling "
                                     "(default) --raw-out also saves the same samples before the handling.")
-    g.add_argument("--split", default="seen", choices=("seen", "unseen", "all"))
+    g.add_argument("--split", default="seen", choices=SPLIT_CHOICES, help="which objects (default: seen)")
     g.add_argument("--tasks", default=None, help="comma-separated tasks (default: all five)")
     g.add_argument("--max-objects", type=int, default=None, help="objects per task")
-    g.add_argument("--per-object", type=int, default=16)
+    g.add_argument("--per-object", type=int, default=16, help='grasps per object')
     g.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
     g.add_argument("--no-hand-encoder", action="store_true", help="use the shipped ablation model")
-    g.add_argument("--no-collision-handling", action="store_true")
-    g.add_argument("--text", default=None)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--no-collision-handling", action="store_true", help='skip the test-time collision handling')
+    g.add_argument("--text", default=None, help="one sentence for every object (default: each task's canonical one)")
+    g.add_argument("--seed", type=int, default=0, help='sampling seed')
     g.add_argument("--out", type=Path, required=True, help="grasp file (.npz)")
     g.add_argument("--raw-out", type=Path, default=None, help="the samples before collision handling (.npz)")
     g.add_argument("--per-object-dir", type=Path, default=None, help="also one file per object here")
-    g.add_argument("--no-progress", action="store_true")
+    g.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     g.set_defaults(func=run_generate)
 
-    q = dsub.add_parser("table3", help="Table I/III-shaped quality table of grasp sets",
+    q = dsub.add_parser("table3", **examples(
+                            "dextog diffutog table3 --row \"DiffuTOG w. Emb_H + T\" results/diffutog/seen_T.npz "
+                            "results/diffutog/unseen_T.npz --out results/diffutog/table_iii.md"),
+                        help="Table I/III-shaped quality table of grasp sets",
                         description="Q1 (0 when pen >= 0.5 cm), penetration (cm) and collision-free rate per row, "
                                     "on seen and unseen objects, beside the paper's Table III.")
-    q.add_argument("--row", nargs=3, action="append", required=True, metavar=("NAME", "SEEN_NPZ", "UNSEEN_NPZ"))
-    q.add_argument("--max-per-object", type=int, default=200)
+    q.add_argument("--row", nargs=3, action="append", required=True, metavar=("NAME", "SEEN_NPZ", "UNSEEN_NPZ"),
+                   help="a table row: its name and the grasp sets of seen and unseen objects (repeat for more rows)")
+    q.add_argument("--max-per-object", type=int, default=200, help='evaluate at most this many grasps per object')
     q.add_argument("--out", type=Path, default=None, help="also write the table (markdown)")
     q.set_defaults(func=run_table3)
 
-    e = dsub.add_parser("engine", help="the DexTOG data engine loop, resumable",
+    e = dsub.add_parser("engine", **examples(
+                            "dextog diffutog engine --out runs/diffutog/engine_small --max-objects 2 "
+                            "--train-iterations 2000 --bootstrap-rounds 2 --workers 1",
+                            "dextog diffutog engine --out runs/diffutog/engine"),
+                        help="the DexTOG data engine loop, resumable",
                         description="raw -> rule -> train -> bootstrap x K (generate, keep pen < 0.5 cm + lift "
                                     "test, retrain) -> RL verification with the reference policies -> fine-tune. "
                                     "Each stage is recorded in OUT/engine.json; rerun the same command to resume.")
     e.add_argument("--out", type=Path, required=True, help="engine folder")
-    e.add_argument("--split", default="seen", choices=("seen", "unseen", "all"))
+    e.add_argument("--split", default="seen", choices=SPLIT_CHOICES, help="which objects (default: seen)")
     e.add_argument("--max-objects", type=int, default=None, help="objects per task (default: all of the split)")
-    e.add_argument("--train-iterations", type=int, default=20_000)
-    e.add_argument("--bootstrap-rounds", type=int, default=2)
+    e.add_argument("--train-iterations", type=int, default=20_000, help='iterations of the first training stage')
+    e.add_argument("--bootstrap-rounds", type=int, default=2, help='generate-filter-retrain rounds (K)')
     e.add_argument("--bootstrap-per-object", type=int, default=32, help="grasps generated per object and round")
     e.add_argument("--bootstrap-iterations", type=int, default=2_000, help="fine-tuning iterations per round")
-    e.add_argument("--finetune-iterations", type=int, default=2_000)
+    e.add_argument("--finetune-iterations", type=int, default=2_000,
+                   help='iterations of the final fine-tune on verified grasps')
     e.add_argument("--workers", type=int, default=2, help="processes for the RL verification rollouts")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--no-progress", action="store_true")
+    e.add_argument("--seed", type=int, default=0, help='seeds every stage')
+    e.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     e.set_defaults(func=run_engine)
 
 

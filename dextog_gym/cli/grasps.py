@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dextog_gym.cli.helptext import examples
 from dextog_gym.tables import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("grasps", help="generate, inspect and picture grasp sets (.npz)")
+    parser = sub.add_parser("grasps", **examples(
+                                "dextog grasps sources",
+                                "dextog grasps info assets/grasps/rule/stapler_000.npz",
+                                "dextog grasps generate --source diffutog --objects unseen --per-object 16 --out "
+                                "my_grasps"),
+                            help="generate, inspect and picture grasp sets (.npz)")
     gsub = parser.add_subparsers(dest="grasps_command", metavar="ACTION", required=True)
 
     gen = gsub.add_parser(
@@ -51,24 +57,34 @@ def register(sub: argparse._SubParsersAction) -> None:
                               epilog="examples:\n  dextog grasps sources")
     sources.set_defaults(func=cmd_sources)
 
-    show = gsub.add_parser("show", help="render one grasp of a set on its object to PNG")
+    show = gsub.add_parser("show", **examples(
+                               "dextog grasps show assets/grasps/rule/stapler_000.npz --index 3 --out grasp.png"),
+                           help="render one grasp of a set on its object to PNG")
     show.add_argument("file", type=Path, help="grasp set (.npz)")
     show.add_argument("--index", type=int, default=0, help="which grasp")
     show.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    show.add_argument("--yaw", type=float, default=35.0)
-    show.add_argument("--pitch", type=float, default=-25.0)
+    show.add_argument("--yaw", type=float, default=35.0, help="camera yaw in degrees")
+    show.add_argument("--pitch", type=float, default=-25.0, help="camera pitch in degrees")
     show.set_defaults(func=cmd_show)
 
-    summ = gsub.add_parser("summary", help="per-task figures of a grasp root: raw rate, lift rate, rule retention")
+    summ = gsub.add_parser("summary", **examples(
+                               "dextog grasps summary --objects seen",
+                               "dextog grasps summary --root my_grasps --objects pen"),
+                           help="per-task figures of a grasp root: raw rate, lift rate, rule retention")
     summ.add_argument("--root", type=Path, default=None, help="grasp root with isf/ and rule/ (default: assets/grasps)")
     summ.add_argument("--objects", nargs="+", default=["all"], help="'all', 'seen', 'unseen', a category, or ids")
     summ.set_defaults(func=cmd_summary)
 
-    info = gsub.add_parser("info", help="per-object counts and stored figures of a grasp set")
-    info.add_argument("file", type=Path)
+    info = gsub.add_parser("info", **examples(
+                               "dextog grasps info assets/grasps/rule/stapler_000.npz"),
+                           help="per-object counts and stored figures of a grasp set")
+    info.add_argument("file", type=Path, help="grasp set (.npz)")
     info.set_defaults(func=cmd_info)
 
-    metrics = sub.add_parser("metrics", help="Q1, penetration, collision-free rate, diversity of a grasp set")
+    metrics = sub.add_parser("metrics", **examples(
+                                 "dextog metrics my_grasps/diffutog/pen_000.npz",
+                                 "dextog metrics assets/grasps/rule/stapler_000.npz --max-per-object 50"),
+                             help="Q1, penetration, collision-free rate, diversity of a grasp set")
     metrics.add_argument("file", type=Path, help="grasp set (.npz)")
     metrics.add_argument("--max-per-object", type=int, default=200, help="evaluate at most this many per object")
     metrics.add_argument("--seed", type=int, default=0, help="which grasps when subsampling")

@@ -7,11 +7,17 @@ import shlex
 import sys
 from pathlib import Path
 
+from dextog_gym.cli.helptext import examples
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from dextog_gym.envs.table import ENV_IDS
 
-    p = sub.add_parser("train", help="train a PPO policy for one task",
+    p = sub.add_parser("train", **examples(
+                           "dextog train --env DexTOG/Stapler-v0 --grasp-source rule --timesteps 30000 --n-envs 2 "
+                           "--seed 0 --out runs/ref/Stapler_rule_s0",
+                           "dextog train --env DexTOG/Stapler-v0 --out runs/ref/Stapler_rule_s0 --resume"),
+                       help="train a PPO policy for one task",
                        description="Train a PPO policy (stable-baselines3) on one DexTOG env, starting from the "
                                    "grasps of a grasp source. Hyperparameters come from policies/hyperparams/ppo.yml "
                                    "(keyed by env id). Kill it at any time and continue with --resume.")
@@ -20,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objects", default="seen", choices=("seen", "unseen", "all"), help="object split to train on")
     p.add_argument("--timesteps", type=int, default=None, help="total env steps (default: the yml's, 2M)")
     p.add_argument("--n-envs", type=int, default=2, help="parallel env processes (SubprocVecEnv); 1 = in-process")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds PPO, the envs and the grasp draws")
     p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<Env>_<source>_s<seed>)")
     p.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")

@@ -1,18 +1,27 @@
-"""The paper's tables from evaluation results: Table II and Table IV shapes, markdown and a PNG chart.
+"""The paper's tables from evaluation results: Table II and Table IV shapes as markdown, csv, json and a chart.
 
 Table II: rows are grasp sources × object split, columns the five tasks, cells the success rate of
 the reference policy started from that source's grasps. Table IV: rows are the grasp data the
 policy was *trained* on (raw = isf, rule-based = rule), each evaluated on its own training grasps
-of seen objects.
+of seen objects. Our cells hold a few dozen episodes at most, so csv, json and the chart carry n and
+a 95 % Wilson interval: a rate without them cannot be compared with the paper's.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from dextog_gym.files import atomic_write
 from dextog_gym.objects.spec import CATEGORIES
 from dextog_gym.policies.report import summarise
+
+Cells = dict[tuple, dict[str, dict]]  # {row key: {task: {"rate", "n", "successes"}}}
 
 TASK_COLUMNS = tuple(CATEGORIES)  # stapler, sprayer_press, sprayer_trigger, bottle, pen
 TASK_TITLES = {"stapler": "stapler", "sprayer_press": "sprayer press", "sprayer_trigger": "sprayer trigger",
@@ -20,25 +29,48 @@ TASK_TITLES = {"stapler": "stapler", "sprayer_press": "sprayer press", "sprayer_
 TRAINING_DATA_TITLES = {"isf": "Raw", "rule": "Rule-based"}
 # The papers' Table IV (DexTOG, success of the RL policy by training data), in percent.
 PAPER_TABLE_IV = {"Raw": (59, 35, 5, 15, 10), "Rule-based": (84, 50, 64, 79, 20), "Ours": (85, 57, 70, 81, 26)}
+ROW_TITLES = {"ii": ("grasps", "objects"), "iv": ("training data",)}
+CHART_TITLES = {"ii": "by grasp source (Table II shape)", "iv": "by training data (Table IV shape)"}
+METRIC_TITLES = {"success": "Success", "at_end": "Success at the last step", "lift": "Lift success"}
+FORMATS = ("markdown", "csv", "json")
+Z_95 = 1.96
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
+    """The Wilson score interval of successes/n (None for n = 0).
+
+    Unlike p ± z·se it stays inside [0, 1] and has width at 0/n and n/n, which is most of our cells.
+    """
+    if n <= 0:
+        return None
+    if not 0 <= successes <= n:
+        raise ValueError(f"{successes} successes out of {n} episodes")
+    p, z2 = successes / n, z * z
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))  # rounding must not exclude p
 
 
 def _label(grasps: str) -> str:
     return Path(grasps).stem if grasps.endswith(".npz") else grasps
 
 
-def _cells(results: list[dict[str, Any]], key_of, key: str = "success") -> dict[tuple, dict[str, dict]]:
-    """{row key: {task: {"rate", "n"}}}; a later result for the same cell replaces an earlier one."""
-    rows: dict[tuple, dict[str, dict]] = {}
+def _cells(results: list[dict[str, Any]], key_of, key: str = "success") -> Cells:
+    """{row key: {task: {"rate", "n", "successes"}}}; a later result for the same cell replaces an earlier one."""
+    rows: Cells = {}
     for res in results:
         row = key_of(res["meta"])
         if row is None:
             continue
         total = summarise(res)[-1]
-        rows.setdefault(row, {})[res["meta"]["task"]] = {"rate": total[key], "n": total["episodes"]}
+        rate, n = total[key], total["episodes"]
+        successes = 0 if rate is None else round(rate * n)  # rates are means of 0/1 per placed episode
+        rows.setdefault(row, {})[res["meta"]["task"]] = {"rate": rate, "n": n, "successes": successes}
     return rows
 
 
-def table_ii(results: list[dict[str, Any]], key: str = "success") -> dict[tuple, dict[str, dict]]:
+def table_ii(results: list[dict[str, Any]], key: str = "success") -> Cells:
     def key_of(meta):
         split = meta["objects"] if isinstance(meta["objects"], str) else "listed"
         return (_label(meta["grasps"]), split)
@@ -46,7 +78,7 @@ def table_ii(results: list[dict[str, Any]], key: str = "success") -> dict[tuple,
     return _cells(results, key_of, key)
 
 
-def table_iv(results: list[dict[str, Any]], key: str = "success") -> dict[tuple, dict[str, dict]]:
+def table_iv(results: list[dict[str, Any]], key: str = "success") -> Cells:
     def key_of(meta):
         trained = meta.get("policy_grasp_source")
         if trained is None or _label(meta["grasps"]) != trained or meta["objects"] != "seen":
@@ -56,7 +88,7 @@ def table_iv(results: list[dict[str, Any]], key: str = "success") -> dict[tuple,
     return _cells(results, key_of, key)
 
 
-def to_markdown(cells: dict[tuple, dict[str, dict]], row_titles: tuple[str, ...], paper: dict | None = None) -> str:
+def to_markdown(cells: Cells, row_titles: tuple[str, ...], paper: dict | None = None) -> str:
     head = "| " + " | ".join(row_titles) + " | " + " | ".join(TASK_TITLES[t] for t in TASK_COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(row_titles) + len(TASK_COLUMNS))]
     for row, by_task in sorted(cells.items()):
@@ -71,30 +103,146 @@ def to_markdown(cells: dict[tuple, dict[str, dict]], row_titles: tuple[str, ...]
     return "\n".join(lines) + "\n"
 
 
-def bar_chart(cells: dict[tuple, dict[str, dict]], path: str | Path, title: str) -> Path:
-    """Grouped bars: one group per task, one bar per row of the table."""
+def _fields(kind: str) -> list[str]:
+    return [t.replace(" ", "_") for t in ROW_TITLES[kind]]
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def table_records(kind: str, cells: Cells, paper: dict | None = None) -> list[dict[str, Any]]:
+    """One record per (row, task), missing cells included; then the paper's rows (source "paper", no n).
+
+    A missing cell has n None; a cell whose grasps were all skipped has n 0; both have rate None.
+    """
+    keys = _fields(kind)
+    out: list[dict[str, Any]] = []
+    for row, by_task in sorted(cells.items()):
+        for t in TASK_COLUMNS:
+            c = by_task.get(t) or {"rate": None, "n": None, "successes": None}
+            ci = wilson_interval(c["successes"], c["n"]) if c["n"] else None
+            out.append({"table": kind, "source": "measured", **dict(zip(keys, row)), "task": t,
+                        "rate": _round(c["rate"]), "n": c["n"], "successes": c["successes"],
+                        "ci_low": _round(ci and ci[0]), "ci_high": _round(ci and ci[1])})
+    for name, values in (paper or {}).items():
+        for t, v in zip(TASK_COLUMNS, values):
+            row = {k: None for k in keys} | {keys[0]: name}
+            out.append({"table": kind, "source": "paper", **row, "task": t, "rate": v / 100, "n": None,
+                        "successes": None, "ci_low": None, "ci_high": None})
+    return out
+
+
+def format_tables(tables: dict[str, Cells], metric: str, fmt: str) -> str:
+    """csv or json of {kind: cells} (kinds "ii", "iv"); Table IV brings the paper's rows along."""
+    records = [r for kind, cells in tables.items()
+               for r in table_records(kind, cells, PAPER_TABLE_IV if kind == "iv" else None)]
+    if fmt == "json":
+        kind = "both" if len(tables) > 1 else next(iter(tables))
+        doc = {"kind": kind, "metric": metric, "confidence": 0.95, "interval": "wilson", "rows": records}
+        return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    if fmt != "csv":
+        raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
+    keys = list(dict.fromkeys(k for kind in tables for k in _fields(kind)))
+    columns = ["table", "source", *keys, "task", "metric", "rate", "n", "successes", "ci_low", "ci_high"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({**r, "metric": metric} for r in records)
+    return buf.getvalue()
+
+
+def chart_title(kind: str, metric: str = "success") -> str:
+    return f"{METRIC_TITLES.get(metric, metric)} {CHART_TITLES[kind]}"
+
+
+class Chart(NamedTuple):
+    path: Path
+    panels: list[list[dict[str, Any]]]  # per panel, per cell: row, task, kind (bar|zero|missing), value, n
+
+
+STUB = 1.5  # height (percentage points) of the stub that marks a measured 0 %
+
+
+def _colours(rows: list[tuple]) -> list:
+    """Table II rows pair up (source × seen/unseen): one hue per source, dark seen, light unseen."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    firsts = list(dict.fromkeys(r[0] for r in rows))
+    seconds = sorted({r[1] for r in rows if len(r) == 2})
+    if rows and all(len(r) == 2 for r in rows) and len(seconds) <= 2 and len(firsts) <= 10:
+        tab20 = matplotlib.colormaps["tab20"]
+        return [tab20(2 * firsts.index(r[0]) + seconds.index(r[1])) for r in rows]
+    tab10 = matplotlib.colormaps["tab10"]
+    return [tab10(k % 10) for k in range(len(rows))]
+
+
+def draw_panel(ax, cells: Cells, title: str, metric: str = "success", legend_title: str = "") -> list[dict]:
+    """Grouped bars (a group per task, a bar per row) with n and 95 % Wilson whiskers.
+
+    A measured 0 % is a stub bar labelled "0"; a missing cell (no result, or every grasp skipped)
+    is an "n/a" and never a bar. Returns what each cell became, so tests need no pixels.
+    """
     import numpy as np
 
     rows = sorted(cells)
     x = np.arange(len(TASK_COLUMNS))
-    width = 0.8 / max(len(rows), 1)
-    fig, ax = plt.subplots(figsize=(8.5, 3.6), dpi=110)
-    for k, row in enumerate(rows):
-        vals = [100 * (cells[row].get(t, {}).get("rate") or 0.0) for t in TASK_COLUMNS]
-        ax.bar(x + (k - (len(rows) - 1) / 2) * width, vals, width, label=" / ".join(row))
+    width = 0.8 / max(len(rows), 3)  # one or two rows: narrower bars, not slabs
+    under = ax.get_xaxis_transform()  # x in data, y in axes fraction: the n labels sit under the axis
+    drawn: list[dict] = []
+    labelled: set[tuple] = set()
+    for k, (row, colour) in enumerate(zip(rows, _colours(rows))):
+        name = " / ".join(row)
+        for i, t in enumerate(TASK_COLUMNS):
+            pos = x[i] + (k - (len(rows) - 1) / 2) * width
+            c = cells[row].get(t)
+            n = None if c is None else c["n"]
+            gid = f"{name}:{t}"
+            if n is not None:
+                ax.text(pos, -0.02, f"n={n}", transform=under, rotation=90, ha="center", va="top", fontsize=6,
+                        color="0.3", gid=f"n:{gid}")
+            if c is None or c["rate"] is None:
+                ax.text(pos, 1.5, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="0.3",
+                        style="italic", gid=f"missing:{gid}")
+                drawn.append({"row": row, "task": t, "kind": "missing", "value": None, "n": n})
+                continue
+            value = 100 * c["rate"]
+            kind = "zero" if c["successes"] == 0 else "bar"
+            ax.bar(pos, value if kind == "bar" else STUB, width * 0.92, color=colour, edgecolor="0.15",
+                   linewidth=0.5, label=None if row in labelled else name, gid=f"{kind}:{gid}")
+            labelled.add(row)
+            lo, hi = (100 * v for v in wilson_interval(c["successes"], n))
+            ax.errorbar(pos, value, yerr=[[value - lo], [hi - value]], fmt="none", ecolor="0.15", elinewidth=0.7,
+                        capsize=1.5, gid=f"ci:{gid}")
+            ax.text(pos, hi + 1.5, "0" if kind == "zero" else f"{value:.0f}", ha="center", va="bottom",
+                    fontsize=6.5, fontweight="bold" if kind == "zero" else "normal", gid=f"value:{gid}")
+            drawn.append({"row": row, "task": t, "kind": kind, "value": value, "n": n})
+    if not rows:
+        ax.text(0.5, 0.5, "no results for this table", transform=ax.transAxes, ha="center", color="0.4")
     ax.set_xticks(x, [TASK_TITLES[t] for t in TASK_COLUMNS])
-    ax.set_ylabel("success rate (%)")
-    ax.set_ylim(0, 100)
+    ax.tick_params(axis="x", length=0, pad=24)
+    ax.set_xlim(-0.5, len(TASK_COLUMNS) - 0.5)
+    ax.set_ylim(0, 112)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_ylabel(f"{metric} rate (%)")
     ax.set_title(title)
-    ax.legend(fontsize=8, ncol=2)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    ax.set_axisbelow(True)
+    if rows:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title=legend_title or None,
+                  title_fontsize=8, frameon=False)
+        ax.text(1.01, 0.0, "whiskers: 95% Wilson interval\n0: measured 0% (stub bar)\nn/a: no result, or n=0\n"
+                "n: placed episodes", transform=ax.transAxes, fontsize=7, va="bottom", color="0.3")
+    return drawn
+
+
+def bar_chart(panels: Sequence[tuple[str, Cells]], path: str | Path, metric: str = "success") -> Chart:
+    """One PNG exactly at ``path``: a panel per (kind, cells), stacked in the order given."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 0.6 + 3.8 * len(panels)), dpi=110, layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+    drawn = [draw_panel(ax, cells, chart_title(kind, metric), metric, " / ".join(ROW_TITLES[kind]))
+             for ax, (kind, cells) in zip(axes, panels)]
+    path = atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
+    return Chart(path, drawn)

@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                 "dextog assets build --hand"),
                             help="regenerate the 80 objects (and, with --hand, the hand) deterministically")
     build.add_argument("--hand", action="store_true", help="also re-convert the Shadow Hand from gymnasium-robotics")
-    build.add_argument("--out", type=Path, default=None, help="objects folder (default: assets/objects)")
+    build.add_argument("--out", type=Path, default=None,
+                       help="assets root to build into (objects/ and, if missing, a copy of the hand); "
+                            "default: $DEXTOG_ASSETS, else the checkout's assets/")
     build.set_defaults(func=cmd_build)
 
     listing = asub.add_parser("list", **examples(
@@ -67,17 +69,31 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from dextog_gym.objects.build import build_all
-    from dextog_gym.paths import objects_dir
+    """Build into an assets root: --out, else $DEXTOG_ASSETS, else the checkout's assets/ (never site-packages)."""
+    import os
+    import shutil
 
+    from dextog_gym.objects.build import build_all
+    from dextog_gym.paths import ASSETS_ENV, assets_root, package_data
+
+    shipped = package_data("dextog_gym.assets")
+    root = args.out or assets_root()
+    in_checkout = (shipped.parent / "pyproject.toml").is_file()
+    if args.out is None and not os.environ.get(ASSETS_ENV) and not in_checkout:
+        raise ValueError(f"refusing to write into the installed package ({shipped}); build into your own tree with "
+                         f"`dextog assets build --out DIR` and use it with {ASSETS_ENV}=DIR")
     if args.hand:
         from dextog_gym.hand.convert import convert
-        from dextog_gym.paths import hand_dir
 
-        print(f"hand: wrote {convert(hand_dir())}")
-    dest = args.out or objects_dir()
+        print(f"hand: wrote {convert(root / 'hands' / 'shadow_hand')}")
+    elif root.resolve() != shipped.resolve() and not (root / "hands" / "shadow_hand").is_dir():
+        shutil.copytree(shipped / "hands", root / "hands")  # the tree must be complete for DEXTOG_ASSETS
+        print(f"hand: copied the shipped hand to {root / 'hands'}")
+    dest = root / "objects"
     ids = build_all(dest)
     print(f"objects: wrote {len(ids)} objects and split.json to {dest}")
+    if root.resolve() != assets_root().resolve():
+        print(f"use them with: {ASSETS_ENV}={root}")
     return 0
 
 

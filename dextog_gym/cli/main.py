@@ -7,13 +7,19 @@ import sys
 from typing import Sequence
 
 from dextog_gym import __version__
-from dextog_gym.cli import assets, demo, diffutog, evaluate, grasps, table, train
+from dextog_gym.cli import assets, demo, diffutog, evaluate, grasps, policy, table, train
+from dextog_gym.cli.helptext import examples
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dextog",
         description="dextog_gym: task-oriented dexterous grasping benchmark (Shadow Hand, PyBullet, CPU).",
+        **examples("dextog assets list --split unseen",
+                   "dextog evaluate --policy stapler_rule --grasps rule --objects unseen --max-grasps-per-object 12",
+                   "dextog benchmark --sources rule,isf --max-objects 2 --max-grasps-per-object 2",
+                   "dextog grasps generate --source diffutog --objects unseen --per-object 16 --out my_grasps",
+                   "dextog evaluate --help"),
     )
     parser.add_argument("--version", action="version", version=f"dextog_gym {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -24,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     table.register(sub)
     diffutog.register(sub)
+    policy.register(sub)
     return parser
 
 

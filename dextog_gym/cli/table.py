@@ -3,40 +3,72 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from dextog_gym.cli.helptext import examples
+
+BENCHMARK_EXAMPLES = examples(
+    "dextog benchmark --sources rule,isf --max-objects 2 --max-grasps-per-object 2 --png table_ii.png",
+    "dextog benchmark --out results/table_ii --splits seen --max-grasps-per-object 4 --workers 2",
+    "dextog benchmark --out demo_out/benchmark --tasks bottle,pen --sources rule,isf,diffutog --fresh --no-progress",
+)
+TABLE_EXAMPLES = examples(
+    "dextog table results/table_ii --kind ii",
+    "dextog table results/table_ii --kind ii --format csv > table_ii.csv",
+    "dextog table results/table_ii results/table_iv --kind both --format json",
+    "dextog table results/table_ii --kind ii --png docs/images/table_ii.png",
+    "dextog table results/table_ii results/table_iv --kind both --png tables.png",
+    "dextog table results/table_ii --metric lift",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from dextog_gym.envs.table import ENV_OF_TASK
 
     b = sub.add_parser("benchmark", help="Table II run: reference policies × grasp sources × seen/unseen",
-                       description="Evaluate the reference policies from the grasps of each source on seen and "
-                                   "unseen objects (one result JSON per cell in --out, reused when present), then "
-                                   "print the Table II-shaped success table.")
-    b.add_argument("--out", type=Path, default=Path("results/benchmark"))
-    b.add_argument("--tasks", default=",".join(ENV_OF_TASK), help="comma-separated tasks")
-    b.add_argument("--sources", default="rule,isf", help="comma-separated grasp sources or .npz files")
-    b.add_argument("--splits", default="seen,unseen")
+                       description="Evaluate the reference policies from the grasps of each source on seen and\n"
+                                   "unseen objects (one result JSON per cell in --out, reused when present), then\n"
+                                   "print the Table II-shaped success table.",
+                       **BENCHMARK_EXAMPLES)
+    b.add_argument("--out", type=Path, default=Path("results/benchmark"),
+                   help="folder for the result JSONs, one per task × source × split (default: %(default)s)")
+    b.add_argument("--tasks", default=",".join(ENV_OF_TASK), help="comma-separated tasks (default: all five)")
+    b.add_argument("--sources", default="rule,isf", help="comma-separated grasp sources or .npz files "
+                                                         "(default: %(default)s)")
+    b.add_argument("--splits", default="seen,unseen", help="comma-separated object splits (default: %(default)s)")
     b.add_argument("--policies", type=Path, default=None, help="folder of <task>_<data> policies "
                                                              "(default: policies/reference)")
-    b.add_argument("--policy-data", default="rule", help="use the <task>_<this> policies")
-    b.add_argument("--max-objects", type=int, default=None)
-    b.add_argument("--max-grasps-per-object", type=int, default=None)
-    b.add_argument("--episodes-per-grasp", type=int, default=1)
-    b.add_argument("--workers", type=int, default=0)
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--policy-data", default="rule", help="use the <task>_<this> policies (default: %(default)s)")
+    b.add_argument("--max-objects", type=int, default=None, help="evaluate at most this many objects per split "
+                                                                 "(default: all)")
+    b.add_argument("--max-grasps-per-object", type=int, default=None,
+                   help="start from at most this many grasps of each object, in file order (default: all)")
+    b.add_argument("--episodes-per-grasp", type=int, default=1, help="episodes from each grasp (default: 1)")
+    b.add_argument("--workers", type=int, default=0, help="rollout worker processes (default: one per core)")
+    b.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (default: 0)")
     b.add_argument("--fresh", action="store_true", help="re-run cells already in --out")
-    b.add_argument("--png", type=Path, default=None, help="also draw the table as a bar chart")
-    b.add_argument("--no-progress", action="store_true")
+    b.add_argument("--png", type=Path, default=None, help="also draw the table as a bar chart, written at exactly "
+                                                          "this path")
+    b.add_argument("--no-progress", action="store_true", help="no progress bars")
     b.set_defaults(func=run_benchmark)
 
     t = sub.add_parser("table", help="the paper's Table II / IV from evaluation results",
-                       description="Build Table II (grasp source × split) and Table IV (policy training data) "
-                                   "from result JSONs written by `dextog evaluate --out` or `dextog benchmark`.")
+                       description="Build Table II (grasp source × split) and Table IV (policy training data) from\n"
+                                   "result JSONs written by `dextog evaluate --out` or `dextog benchmark`.\n"
+                                   "csv and json carry n, the successes and the 95 % Wilson interval of every\n"
+                                   "cell; the paper's Table IV rows come along with source \"paper\" and no n.",
+                       **TABLE_EXAMPLES)
     t.add_argument("results", nargs="+", type=Path, help="result JSON files or folders of them")
-    t.add_argument("--kind", default="both", choices=("ii", "iv", "both"))
-    t.add_argument("--metric", default="success", choices=("success", "at_end", "lift"))
-    t.add_argument("--png", type=Path, default=None, help="bar chart (Table II: <png>; Table IV: <png stem>_iv.png)")
+    t.add_argument("--kind", default="both", choices=("ii", "iv", "both"),
+                   help="which table: ii (grasp source × split), iv (training data) or both (default: both)")
+    t.add_argument("--metric", default="success", choices=("success", "at_end", "lift"),
+                   help="success (held at some step, the paper's), at_end (held at the last step) or lift "
+                        "(lift criterion only) (default: success)")
+    t.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"),
+                   help="markdown tables, or csv / json rows with n and 95 %% Wilson intervals (default: markdown)")
+    t.add_argument("--png", type=Path, default=None,
+                   help="bar chart written at exactly this path; --kind both draws one figure with two panels")
     t.set_defaults(func=run_table)
 
 
@@ -62,7 +94,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
           f"(Table II shape; results in {args.out}):\n")
     print(to_markdown(cells, ("grasps", "objects")), end="")
     if args.png:
-        print(f"chart: {bar_chart(cells, args.png, 'Success by grasp source (Table II shape)')}")
+        print(f"chart: {bar_chart([('ii', cells)], args.png).path}")
     return 0
 
 
@@ -83,26 +115,30 @@ def run_table(args: argparse.Namespace) -> int:
     from dextog_gym.policies.tables import (
         PAPER_TABLE_IV,
         bar_chart,
+        format_tables,
         table_ii,
         table_iv,
         to_markdown,
     )
 
     results = [load_result(p) for p in _collect(args.results)]
-    if args.kind in ("ii", "both"):
-        cells = table_ii(results, args.metric)
+    kinds = ("ii", "iv") if args.kind == "both" else (args.kind,)
+    tables = {k: (table_ii if k == "ii" else table_iv)(results, args.metric) for k in kinds}
+    markdown = args.format == "markdown"
+    if not markdown:
+        print(format_tables(tables, args.metric, args.format), end="")
+    if markdown and "ii" in tables:
         print(f"Table II shape: {args.metric} rate by starting grasps\n")
-        print(to_markdown(cells, ("grasps", "objects")))
-        if args.png:
-            print(f"chart: {bar_chart(cells, args.png, 'Success by grasp source (Table II shape)')}\n")
-    if args.kind in ("iv", "both"):
-        cells = table_iv(results, args.metric)
+        print(to_markdown(tables["ii"], ("grasps", "objects")))
+    if markdown and "iv" in tables:
         print(f"Table IV shape: {args.metric} rate by the grasp data the policy was trained on "
               "(each on its own grasps, seen objects)\n")
-        if not cells:
+        if not tables["iv"]:
             print("(no results where a policy was evaluated on its own training grasps of seen objects)\n")
-        print(to_markdown(cells, ("training data",), PAPER_TABLE_IV), end="")
-        if args.png and cells:
-            path = args.png.with_name(args.png.stem + "_iv" + args.png.suffix)
-            print(f"chart: {bar_chart(cells, path, 'Success by training data (Table IV shape)')}")
+        print(to_markdown(tables["iv"], ("training data",), PAPER_TABLE_IV), end="")
+    if args.png:
+        chart = bar_chart([(k, tables[k]) for k in kinds], args.png, args.metric)
+        # csv and json keep stdout parseable; markdown keeps its old layout (Table II alone: a blank line after)
+        print(f"chart: {chart.path}", end="\n\n" if args.kind == "ii" and markdown else "\n",
+              file=sys.stdout if markdown else sys.stderr)
     return 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import warnings
 
 import gymnasium as gym
-import numpy as np
 import pytest
 
 from dextog_gym.envs.scripted import GRIP_STEPS, LIFT_STEPS, ScriptedPolicy

@@ -79,9 +79,9 @@ def test_hand_below_table_is_zero_above_and_positive_under():
 def test_cap_seeded_pinches_gather_all_five_fingertips_at_the_cap(monkeypatch):
     """Eq. 15 needs every fingertip within 2.5 cm of the cap centre: the gathered fit gets them close."""
     import dextog_gym.grasp_sources.isf.antipodal as antipodal
-    from dextog_gym.grasp_sources.isf.rotations import matrix_to_quat_wxyz
     from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
     from dextog_gym.grasp_sources.rules import pads_in_object_frame
+    from dextog_gym.hand.transforms import matrices_to_quats_wxyz as matrix_to_quat_wxyz
 
     shape = object_shape(get_object("bottle_000"))
     sampler = antipodal.AntipodalSampler(CandidateSampler(shape))

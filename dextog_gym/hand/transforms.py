@@ -61,6 +61,24 @@ def matrix_to_quat_wxyz(m: np.ndarray) -> np.ndarray:
     return -q if q[0] < 0 else q
 
 
+def matrices_to_quats_wxyz(rot: np.ndarray) -> np.ndarray:
+    """Rotation matrices [N, 3, 3] -> unit quaternions [N, 4] (wxyz, w >= 0): the batched
+    :func:`matrix_to_quat_wxyz` (Shepperd's method) for samplers and decoders."""
+    rot = np.asarray(rot, float).reshape(-1, 3, 3)
+    m = rot
+    tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    cands = np.stack([
+        np.stack([1 + tr, m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]], 1),
+        np.stack([m[:, 2, 1] - m[:, 1, 2], 1 + 2 * m[:, 0, 0] - tr, m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0]], 1),
+        np.stack([m[:, 0, 2] - m[:, 2, 0], m[:, 0, 1] + m[:, 1, 0], 1 + 2 * m[:, 1, 1] - tr, m[:, 1, 2] + m[:, 2, 1]], 1),
+        np.stack([m[:, 1, 0] - m[:, 0, 1], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1], 1 + 2 * m[:, 2, 2] - tr], 1),
+    ], 1)  # [N, 4 candidates, 4]; the one with the largest diagonal term is well conditioned
+    pick = np.argmax(np.stack([tr, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], 1), axis=1)
+    q = cands[np.arange(len(m)), pick]
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return q * np.where(q[:, :1] < 0, -1.0, 1.0)
+
+
 def axis_angle_to_matrix(axis: Sequence[float], angle: float) -> np.ndarray:
     a = np.asarray(axis, dtype=float)
     a = a / np.linalg.norm(a)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dextog_gym.hand.model import NUM_JOINTS, joint_limits
-from dextog_gym.hand.transforms import quat_wxyz_to_matrix
+from dextog_gym.hand.transforms import matrices_to_quats_wxyz, quat_wxyz_to_matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -32,23 +32,6 @@ GRASP_DIM = 9 + NUM_JOINTS
 def _limits() -> tuple[np.ndarray, np.ndarray]:
     lower, upper = joint_limits()
     return np.asarray(lower, float), np.asarray(upper, float)
-
-
-def matrix_to_quat_wxyz(rot: np.ndarray) -> np.ndarray:
-    """Rotation matrices [N, 3, 3] -> unit quaternions [N, 4] (wxyz, w >= 0), Shepperd's method."""
-    rot = np.asarray(rot, float).reshape(-1, 3, 3)
-    m = rot
-    tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
-    cands = np.stack([
-        np.stack([1 + tr, m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]], 1),
-        np.stack([m[:, 2, 1] - m[:, 1, 2], 1 + 2 * m[:, 0, 0] - tr, m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0]], 1),
-        np.stack([m[:, 0, 2] - m[:, 2, 0], m[:, 0, 1] + m[:, 1, 0], 1 + 2 * m[:, 1, 1] - tr, m[:, 1, 2] + m[:, 2, 1]], 1),
-        np.stack([m[:, 1, 0] - m[:, 0, 1], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1], 1 + 2 * m[:, 2, 2] - tr], 1),
-    ], 1)  # [N, 4 candidates, 4]; the one with the largest diagonal term is well conditioned
-    pick = np.argmax(np.stack([tr, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], 1), axis=1)
-    q = cands[np.arange(len(m)), pick]
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    return q * np.where(q[:, :1] < 0, -1.0, 1.0)
 
 
 def encode(positions: np.ndarray, quats_wxyz: np.ndarray, joints: np.ndarray) -> np.ndarray:
@@ -71,7 +54,7 @@ def decode_numpy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rot = np.stack([b1, b2, np.cross(b1, b2)], axis=2)
     lower, upper = _limits()
     q = lower + (np.clip(x[:, JOINT_DIMS], -1, 1) + 1) / 2 * (upper - lower)
-    return x[:, POS_DIMS] * POS_SCALE_M, matrix_to_quat_wxyz(rot), q
+    return x[:, POS_DIMS] * POS_SCALE_M, matrices_to_quats_wxyz(rot), q
 
 
 class TorchDecoder:

@@ -61,8 +61,8 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
     import torch
 
     from dextog_gym.grasp_sources.isf.antipodal import AntipodalSampler
-    from dextog_gym.grasp_sources.isf.rotations import matrix_to_quat_wxyz
     from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
+    from dextog_gym.hand.transforms import matrices_to_quats_wxyz
     from dextog_gym.metrics import grasp_quality
 
     torch.set_num_threads(1)
@@ -138,7 +138,7 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
     grasps = Grasps.from_arrays(
         asset.id, asset.category,
         np.array(kept["trans"]).reshape(n, 3),
-        matrix_to_quat_wxyz(rot) if n else np.zeros((0, 4)),
+        matrices_to_quats_wxyz(rot) if n else np.zeros((0, 4)),
         np.array(kept["q"]).reshape(n, 24),
         extras={"q1": np.array(kept["q1"], dtype=float), "pen_cm": np.array(kept["pen"], dtype=float),
                 "pad_contacts": np.array(kept["pads"], dtype=np.int32),

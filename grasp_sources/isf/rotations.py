@@ -57,12 +57,3 @@ def random_cone(center: np.ndarray, half_angle: float, rng: np.random.Generator)
     e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
     e2 = np.cross(center, e1)
     return cos_t[:, None] * center + sin_t[:, None] * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2)
-
-
-def matrix_to_quat_wxyz(m: np.ndarray) -> np.ndarray:
-    """Batched rotation matrices [B,3,3] -> unit quaternions wxyz [B,4] (w >= 0)."""
-    from scipy.spatial.transform import Rotation
-
-    xyzw = Rotation.from_matrix(m).as_quat()
-    wxyz = np.concatenate([xyzw[:, 3:], xyzw[:, :3]], axis=1)
-    return wxyz * np.where(wxyz[:, :1] < 0, -1.0, 1.0)

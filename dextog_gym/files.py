@@ -62,3 +62,34 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, doc: Any, **dumps: Any) -> Path:
     """``json.dumps(doc, **dumps)`` plus a final newline, written atomically."""
     return atomic_write_text(path, json.dumps(doc, **dumps) + "\n")
+
+
+class FolderInUseError(RuntimeError):
+    """Another live process holds the lock of a run folder or output file."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(target: str | os.PathLike, what: str = "output"):
+    """Hold ``<target>.lock`` (or ``<folder>/.lock``) for the block; fail at once if another process holds it.
+
+    ``flock`` locks die with their process, so a killed run never leaves a stale lock behind; the file
+    itself stays (it records the last holder's pid, which the error quotes).
+    """
+    import fcntl
+
+    target = Path(target)
+    lock_path = target / ".lock" if target.is_dir() else target.with_name(target.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            raise FolderInUseError(f"{target}: this {what} is in use by another process (pid {holder}); wait for it "
+                                   f"to finish or choose another path") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield lock_path
+    finally:
+        os.close(fd)  # releases the flock

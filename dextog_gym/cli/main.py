@@ -9,6 +9,8 @@ from typing import Sequence
 from dextog_gym import __version__
 from dextog_gym.cli import assets, demo, diffutog, evaluate, grasps, policy, table, train
 from dextog_gym.cli.helptext import examples
+from dextog_gym.files import FolderInUseError
+from dextog_gym.physics import DisplayNotAvailableError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what run records keep
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, FolderInUseError, DisplayNotAvailableError) as exc:
         print(f"dextog: error: {exc}", file=sys.stderr)
         return 2
 

@@ -9,7 +9,6 @@ grasp set for emptiness — before the first rollout starts.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import time
 import warnings
@@ -18,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from dextog_gym.envs.reward import TERM_NAMES
+from dextog_gym.files import sha256_file
 from dextog_gym.paths import package_data
 from dextog_gym.policies.bundle import PolicyBundle
+from dextog_gym.policies.eval_pool import PartialResults, job_key, plan_key, run_parallel, run_serial
 from dextog_gym.policies.provenance import machine_info, versions
 
 REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
@@ -138,36 +139,53 @@ def _run_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
     return {**rollout(_worker["env"], _worker["policy"], object_id, grasp_index, seed), "episode": episode}
 
 
-def evaluate(req: EvalRequest) -> dict[str, Any]:
-    """Run every job; returns the result document (meta + one row per episode)."""
+def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Run every job; returns the result document (meta + one row per episode).
+
+    ``partial``: a file where finished episodes are kept while the run goes on (and when a worker dies);
+    the same request finds them there and runs only the rest. It is removed once the run completes.
+    """
     env_id, jobs, facts = plan_jobs(req)
     policy_path = str(resolve_policy(req.policy, req.env_id))
     objects = facts["object_ids"]
+    grasp_file = Path(req.grasps)
+    key = plan_key(env_id, policy_path, sha256_file(Path(policy_path) / "policy.npz"), req.grasps,
+                   sha256_file(grasp_file) if grasp_file.suffix == ".npz" and grasp_file.is_file() else None,
+                   jobs, facts["grasps_per_object"])
+    kept = PartialResults(Path(partial) if partial is not None else None, key)
+    done = kept.done()
+    todo = [job for job in jobs if job_key(job) not in done]
     workers = req.workers or (os.cpu_count() or 1)
-    workers = max(1, min(workers, len(jobs)))
+    workers = max(1, min(workers, len(todo) or 1))
     started = time.perf_counter()
-    rows: list[dict[str, Any]] = []
     bar = None
     if req.progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), unit="ep", desc=f"evaluate {env_id.split('/')[1]}", dynamic_ncols=True)
-    if workers == 1:
-        _init_worker(env_id, req.grasps, objects, policy_path)
-        try:
-            for job in jobs:
-                rows.append(_run_job(job))
-                bar and bar.update()
-        finally:
-            _worker.pop("env").close()
-    else:
-        ctx = mp.get_context("forkserver")
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(env_id, req.grasps, objects, policy_path)) as pool:
-            for row in pool.imap_unordered(_run_job, jobs, chunksize=1):
-                rows.append(row)
-                bar and bar.update()
-    if bar is not None:
-        bar.close()
+        bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="ep", desc=f"evaluate {env_id.split('/')[1]}",
+                   dynamic_ncols=True)
+
+    def on_row(row: dict[str, Any]) -> None:
+        kept.add(row)
+        if bar is not None:
+            bar.update()
+
+    initargs = (env_id, req.grasps, objects, policy_path)
+    try:
+        if workers == 1:
+            run_serial(todo, _init_worker, initargs, _run_job, lambda: _worker.pop("env").close(), on_row)
+        else:
+            run_parallel(todo, workers, _init_worker, initargs, _run_job, on_row)
+    except BaseException as exc:
+        kept.save()
+        if kept.path is not None and kept.rows and isinstance(exc, Exception):
+            exc.add_note(f"{len(kept.rows)} finished episodes are kept in {kept.path}; "
+                         "rerun the same command to run only the rest")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    rows = kept.rows
     wall = time.perf_counter() - started
     rows.sort(key=lambda r: (objects.index(r["object_id"]), r["grasp_index"], r["episode"]))
     from dextog_gym.envs.table import TASK_OF_ENV
@@ -179,6 +197,7 @@ def evaluate(req: EvalRequest) -> dict[str, Any]:
             "grasps": req.grasps, "objects": req.objects if isinstance(req.objects, str) else list(req.objects),
             "episodes_per_grasp": req.episodes_per_grasp, "max_grasps_per_object": req.max_grasps_per_object,
             "max_objects": req.max_objects, "seed": req.seed, "workers": workers, "wall_clock_s": round(wall, 2),
-            "rollouts_per_s": round(len(rows) / max(wall, 1e-9), 2), "versions": versions(),
+            "rollouts_per_s": round(len(todo) / max(wall, 1e-9), 2), "resumed_episodes": len(jobs) - len(todo),
+            "versions": versions(),
             "machine": machine_info(), **facts, **req.extra_meta}
     return {"meta": meta, "episodes": rows}

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
+from dextog_gym.objects.spec import SPLIT_CHOICES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,13 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (each episode: seed + its index)")
     p.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"), help="how to print the summary")
-    p.add_argument("--out", type=Path, default=None, help="write the full result (every episode) to this JSON")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write the full result (every episode) to this JSON; finished episodes wait in "
+                        "OUT.partial.json meanwhile, and a rerun after a crash or kill runs only the rest")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     p.set_defaults(func=run)
 
 
 def parse_objects(text: str) -> str | list[str]:
-    if text in ("seen", "unseen", "all"):
+    if text in SPLIT_CHOICES:
         return text
     ids = [t.strip() for t in text.split(",") if t.strip()]
     if not ids:
@@ -47,7 +50,21 @@ def parse_objects(text: str) -> str | list[str]:
     return ids
 
 
+def partial_path(out: Path) -> Path:
+    """Where finished episodes wait while an evaluation into ``out`` runs (and after it fails)."""
+    return out.with_name(out.name + ".partial.json")
+
+
+def check_out(out: Path) -> None:
+    """Refuse an unusable --out before any rollout runs, not after (the episodes would be lost)."""
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file name such as {out / 'result.json'}")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ValueError(f"--out {out}: {out.parent} is not a directory")
+
+
 def run(args: argparse.Namespace) -> int:
+    from dextog_gym.files import exclusive_lock
     from dextog_gym.policies.evaluate import EvalRequest, evaluate
     from dextog_gym.policies.report import format_summary, save_result
 
@@ -55,8 +72,13 @@ def run(args: argparse.Namespace) -> int:
                       episodes_per_grasp=args.episodes_per_grasp, max_grasps_per_object=args.max_grasps_per_object,
                       max_objects=args.max_objects, workers=args.workers, seed=args.seed,
                       progress=not args.no_progress)
-    result = evaluate(req)
-    if args.out:
-        save_result(result, args.out)
+    if not args.out:
+        result = evaluate(req)
+    else:
+        check_out(args.out)
+        with exclusive_lock(args.out, what="evaluation output"):  # a second writer fails now, not at the end
+            result = evaluate(req, partial=partial_path(args.out))
+            save_result(result, args.out)
+            partial_path(args.out).unlink(missing_ok=True)
     print(format_summary(result, args.format), end="")
     return 0

@@ -11,6 +11,7 @@ from dextog_gym.cli import assets, demo, diffutog, evaluate, grasps, policy, tab
 from dextog_gym.cli.helptext import examples
 from dextog_gym.files import FolderInUseError
 from dextog_gym.physics import DisplayNotAvailableError
+from dextog_gym.policies.eval_pool import WorkerDiedError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what run records keep
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, FolderInUseError, DisplayNotAvailableError) as exc:
-        print(f"dextog: error: {exc}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, FolderInUseError, DisplayNotAvailableError, WorkerDiedError) as exc:
+        notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
+        print(f"dextog: error: {exc}{notes}", file=sys.stderr)
         return 2
 
 

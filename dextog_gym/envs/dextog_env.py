@@ -37,6 +37,10 @@ MAX_PLACEMENT_TRIES = 50
 RENDER_SIZE = (320, 240)
 
 
+class EnvClosedError(RuntimeError):
+    """reset/step/render after close(): the physics client is gone."""
+
+
 class DexTOGEnv(gym.Env):
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": PHYSICS_HZ / DEFAULT_FRAME_SKIP}
 
@@ -57,6 +61,10 @@ class DexTOGEnv(gym.Env):
             require_display()  # before the grasp pool is built: fail fast, and never kill the process
         if isinstance(frame_skip, bool) or not isinstance(frame_skip, int) or not 1 <= frame_skip <= 240:
             raise ValueError(f"frame_skip must be an integer in [1, 240], got {frame_skip!r}")
+        if isinstance(grasps_per_object, bool) or not isinstance(grasps_per_object, int) or grasps_per_object < 1:
+            raise ValueError(f"grasps_per_object must be a positive integer, got {grasps_per_object!r}")
+        if not isinstance(self_collision, bool):
+            raise ValueError(f"self_collision must be true or false, got {self_collision!r}")
         if not isinstance(grasp_source, str):
             raise ValueError(f"grasp_source must be a source name or a .npz path, got {type(grasp_source).__name__}")
         self.task = task
@@ -80,6 +88,7 @@ class DexTOGEnv(gym.Env):
 
     # --- episode ---------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._check_open("reset")
         super().reset(seed=seed)
         options = dict(options or {})
         wanted_object = options.pop("object_id", None)
@@ -88,6 +97,7 @@ class DexTOGEnv(gym.Env):
             raise ValueError(f"unknown reset options {sorted(options)}; known: object_id, grasp_index")
         if wanted_grasp is not None and wanted_object is None:
             raise ValueError("reset option grasp_index needs object_id")
+        self._episode = None  # from here on a failed reset leaves nothing to step: no mixed state
         for _ in range(MAX_PLACEMENT_TRIES):
             if wanted_object is None:
                 k, i = self.pool.draw(self.np_random)
@@ -135,8 +145,9 @@ class DexTOGEnv(gym.Env):
         return None
 
     def step(self, action):
+        self._check_open("step")
         if self._episode is None:
-            raise RuntimeError("call reset() before step()")
+            raise RuntimeError("call reset() before step() (after a reset that raised, too: no episode is running)")
         a = actions.check_action(action)  # raises before anything changes
         self.targets.apply(a)
         self.scene.drive(self.targets.wrist_pos, matrix_to_quat_wxyz(self.targets.wrist_rot), self.targets.joints,
@@ -200,6 +211,7 @@ class DexTOGEnv(gym.Env):
 
     # --- render / close ----------------------------------------------------------------------------
     def render(self):
+        self._check_open("render")
         if self.render_mode != "rgb_array":
             return None
         from dextog_gym.render import Camera, render
@@ -214,4 +226,10 @@ class DexTOGEnv(gym.Env):
         scene = getattr(self, "scene", None)
         if scene is not None:
             scene.close()
+        self._closed = True
+        self._episode = None
         super().close()
+
+    def _check_open(self, what: str) -> None:
+        if getattr(self, "_closed", False):
+            raise EnvClosedError(f"{what}() on a closed {self.task} env; make a new one with gym.make")

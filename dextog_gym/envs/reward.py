@@ -23,6 +23,9 @@ TERM_NAMES = ("reward_task", "reward_lift", "reward_completion", "penalty_drop")
 CODE_LIFT_GATE_M = 0.05
 
 
+THRESHOLDS = ("h_max", "h_pass", "theta_pass")  # distances and progress: a negative one is a typo, not a choice
+
+
 @dataclass(frozen=True)
 class RewardWeights:
     """α₁..α₄ and the thresholds of Eqs. 17–20 (paper Sec. V-A)."""
@@ -53,6 +56,11 @@ class RewardWeights:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
                 raise ValueError(f"reward_weights[{key!r}] must be a finite number, got {value!r}")
             clean[key] = float(value)
+        for key in THRESHOLDS:
+            if clean.get(key, 0.0) < 0:
+                raise ValueError(f"reward_weights[{key!r}] is a threshold and must be >= 0, got {clean[key]!r}")
+        if clean.get("theta_pass", 0.0) > 1:
+            raise ValueError(f"reward_weights['theta_pass'] is a task progress in [0, 1], got {clean['theta_pass']!r}")
         return cls(**{**asdict(cls()), **clean})
 
 

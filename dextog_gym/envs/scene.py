@@ -7,6 +7,7 @@ for a second physics backend.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,9 @@ class Scene:
 
     def __init__(self, gui: bool = False, self_collision: bool = True):
         self.client = connect(gui=gui, table=False)
+        # An env dropped without close() must not keep its client (~34 MiB each): the finaliser
+        # disconnects when the scene is collected, and close() runs it early (once).
+        self._release = weakref.finalize(self, disconnect, self.client)
         self.self_collision = self_collision
         self.hand: ShadowHand | None = None
         self.obj: ArticulatedObject | None = None
@@ -68,9 +72,8 @@ class Scene:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
-        if self.client is not None:
-            disconnect(self.client)
-            self.client = None
+        self._release()
+        self.client = None
 
     def load_object(self, asset: ObjectAsset) -> None:
         """Rebuild the world with ``asset`` as its object.

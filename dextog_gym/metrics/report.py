@@ -32,6 +32,8 @@ def grasp_set_metrics(path: str | Path, max_per_object: int = 200, seed: int = 0
     from dextog_gym.objects.catalog import get_object
     from dextog_gym.objects.shape import object_shape
 
+    if isinstance(max_per_object, bool) or not isinstance(max_per_object, int) or max_per_object < 1:
+        raise ValueError(f"max_per_object must be a positive integer, got {max_per_object!r}")
     grasps = Grasps.load(path)
     if len(grasps) == 0:
         raise ValueError(f"{path}: the grasp set is empty")

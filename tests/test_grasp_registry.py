@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -54,8 +55,10 @@ def stapler():
 
 @pytest.fixture
 def plugin_dir(tmp_path, monkeypatch):
-    """tmp_path on sys.path; modules imported from it are forgotten afterwards."""
+    """tmp_path on sys.path; modules imported from it are forgotten afterwards. "module:Class" specs are
+    allowed here ($DEXTOG_ALLOW_IMPORT=1): these tests are about loading them."""
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("DEXTOG_ALLOW_IMPORT", "1")
     before = set(sys.modules)
     yield tmp_path
     for name in set(sys.modules) - before:
@@ -165,3 +168,31 @@ def test_entry_point_that_cannot_import_gives_a_clear_error(plugin_dir):
     with pytest.raises(GraspSourceError, match=r"'broken' \(entry point 'toy_module_not_there:Source'\) "
                                                r"could not be loaded: ModuleNotFoundError"):
         get_source("broken")
+
+
+@pytest.mark.parametrize("spec", ["os:abort", "toy_source_mod:ToySource", "subprocess:Popen"])
+def test_module_class_specs_are_refused_unless_asked_for(spec, monkeypatch):
+    """A name is not a licence to run code: nothing is imported, the process lives on."""
+    monkeypatch.delenv("DEXTOG_ALLOW_IMPORT", raising=False)
+    with pytest.raises(GraspSourceError, match="only done when asked for explicitly"):
+        get_source(spec)
+    assert "toy_source_mod" not in sys.modules
+
+
+def test_env_refuses_an_importing_grasp_source_unless_allowed(monkeypatch):
+    import dextog_gym
+
+    monkeypatch.delenv("DEXTOG_ALLOW_IMPORT", raising=False)
+    with pytest.raises(GraspSourceError, match="asked for explicitly"):
+        dextog_gym.make("DexTOG/Stapler-v0", grasp_source="os:abort")
+
+
+def test_cli_grasps_os_abort_is_refused_and_the_process_survives(tmp_path):
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "DEXTOG_ALLOW_IMPORT"}
+    proc = subprocess.run([sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--policy", "stapler_rule",
+                           "--grasps", "os:abort", "--objects", "stapler_000", "--workers", "1", "--no-progress"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr  # os.abort would have been rc -6 / 134
+    assert "names Python code to import" in proc.stderr

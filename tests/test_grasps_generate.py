@@ -92,8 +92,10 @@ def test_third_party_entry_point_is_seeded_and_resumable(plugin_dir, tmp_path, c
 
 
 def test_module_class_spec_and_clear_errors(plugin_dir, tmp_path, capsys):
-    assert main(["grasps", "generate", "--source", "line_plugin:LineSource", "--objects", "pen_000",
-                 "--out", str(tmp_path)]) == 0
+    args = ["grasps", "generate", "--source", "line_plugin:LineSource", "--objects", "pen_000", "--out", str(tmp_path)]
+    assert main(args) == 2  # importing named code needs --allow-import
+    assert "--allow-import" in capsys.readouterr().err
+    assert main(["--allow-import", *args]) == 0
     assert (tmp_path / "line" / "pen_000.npz").is_file()
     assert main(["grasps", "generate", "--source", "line", "--objects", "pen_000"]) == 2
     assert "--out is required" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -10,6 +11,7 @@ from dextog_gym import __version__
 from dextog_gym.cli import assets, demo, diffutog, evaluate, grasps, policy, table, train
 from dextog_gym.cli.helptext import examples
 from dextog_gym.files import FolderInUseError
+from dextog_gym.grasps.registry import ALLOW_IMPORT_ENV
 from dextog_gym.physics import DisplayNotAvailableError
 from dextog_gym.policies.eval_pool import WorkerDiedError
 
@@ -25,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "dextog evaluate --help"),
     )
     parser.add_argument("--version", action="version", version=f"dextog_gym {__version__}")
+    parser.add_argument("--allow-import", action="store_true",
+                        help="let grasp sources given as 'package.module:Class' be imported (they run the code "
+                             "they name; never needed for installed sources or .npz files)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     assets.register(sub)
     demo.register(sub)
@@ -41,12 +46,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what run records keep
+    before = os.environ.get(ALLOW_IMPORT_ENV)
+    if args.allow_import:  # inherited by every worker process this command starts
+        os.environ[ALLOW_IMPORT_ENV] = "1"
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, FolderInUseError, DisplayNotAvailableError, WorkerDiedError) as exc:
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         print(f"dextog: error: {exc}{notes}", file=sys.stderr)
         return 2
+    finally:
+        if before is None:
+            os.environ.pop(ALLOW_IMPORT_ENV, None)
+        else:
+            os.environ[ALLOW_IMPORT_ENV] = before
 
 
 if __name__ == "__main__":

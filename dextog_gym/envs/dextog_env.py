@@ -47,10 +47,11 @@ class DexTOGEnv(gym.Env):
     def __init__(self, task: str, grasp_source: str = "rule", objects: str | list[str] = "seen",
                  reward: str = "paper", reward_weights: dict[str, float] | None = None,
                  render_mode: str | None = None, frame_skip: int = DEFAULT_FRAME_SKIP,
-                 grasps_per_object: int = DEFAULT_GRASPS_PER_OBJECT, self_collision: bool = True, **unknown: Any):
+                 grasps_per_object: int = DEFAULT_GRASPS_PER_OBJECT, self_collision: bool = True,
+                 allow_import: bool = False, **unknown: Any):
         if unknown:
             raise TypeError(f"unknown DexTOG env options {sorted(unknown)}; options: grasp_source, objects, reward, "
-                            "reward_weights, render_mode, frame_skip, grasps_per_object, self_collision")
+                            "reward_weights, render_mode, frame_skip, grasps_per_object, self_collision, allow_import")
         if task not in CATEGORIES:
             raise ValueError(f"unknown task {task!r}; tasks: {', '.join(CATEGORIES)}")
         if reward not in READINGS:
@@ -76,7 +77,10 @@ class DexTOGEnv(gym.Env):
         self.frame_skip = frame_skip
         # One rendered frame per env step: video writers (RecordVideo) must play at the control rate.
         self.metadata = {**type(self).metadata, "render_fps": PHYSICS_HZ / frame_skip}
-        self.pool = GraspPool.build(task, resolve_objects(task, objects), grasp_source, grasps_per_object)
+        if not isinstance(allow_import, bool):
+            raise ValueError(f"allow_import must be true or false, got {allow_import!r}")
+        self.pool = GraspPool.build(task, resolve_objects(task, objects), grasp_source, grasps_per_object,
+                                    allow_import=allow_import)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (actions.ACTION_SIZE,), np.float32)
         bound = observation.OBS_BOUND
         self.observation_space = gym.spaces.Box(-bound, bound, (observation.OBS_SIZE,), np.float32)

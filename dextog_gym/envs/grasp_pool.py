@@ -57,8 +57,8 @@ class GraspPool:
 
     @classmethod
     def build(cls, task: str, assets: list[ObjectAsset], source_spec: str,
-              per_object: int = DEFAULT_GRASPS_PER_OBJECT) -> "GraspPool":
-        source = get_source(source_spec)
+              per_object: int = DEFAULT_GRASPS_PER_OBJECT, allow_import: bool = False) -> "GraspPool":
+        source = get_source(source_spec, allow_import=allow_import)
         keep_assets, keep_grasps, sources, dropped = [], [], [], {}
         for k, asset in enumerate(assets):
             rng = np.random.default_rng([POOL_SEED, k])

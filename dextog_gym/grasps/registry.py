@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from dextog_gym.objects.catalog import ObjectAsset
 
 ENTRY_POINT_GROUP = "dextog_gym.grasp_sources"
+# A "module:Class" spec imports and calls code it names, so it is honoured only when asked for in so
+# many words: allow_import=True, or this variable set to 1 (what `dextog --allow-import` does). A name
+# that comes from a file, a submission or a result is never imported; installed entry points are.
+ALLOW_IMPORT_ENV = "DEXTOG_ALLOW_IMPORT"
 _MODULE_CLASS = re.compile(r"(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)\Z")
 
 
@@ -81,11 +85,16 @@ def describe_sources() -> list[tuple[str, str, str]]:
             for name, ep in sorted(_entry_points().items())]
 
 
-def get_source(spec: str | os.PathLike, **kwargs: Any) -> GraspSource:
+def imports_allowed(allow_import: bool = False) -> bool:
+    return allow_import or os.environ.get(ALLOW_IMPORT_ENV) == "1"
+
+
+def get_source(spec: str | os.PathLike, allow_import: bool = False, **kwargs: Any) -> GraspSource:
     """Resolve ``spec``, in this order, to a source instance (``kwargs`` go to its constructor).
 
     1. a path ending in ``.npz`` or naming an existing file: ``FileSource(path)``;
-    2. ``"package.module:Class"``: import the module, instantiate the attribute;
+    2. ``"package.module:Class"``: import the module, instantiate the attribute (only with
+       ``allow_import=True`` or ``$DEXTOG_ALLOW_IMPORT=1``: it runs the code it names);
     3. an entry-point name (``available_sources()``): load it and instantiate.
     """
     text = os.fspath(spec)
@@ -96,6 +105,11 @@ def get_source(spec: str | os.PathLike, **kwargs: Any) -> GraspSource:
             raise GraspSourceError(f"a grasp file source takes no options, got {sorted(kwargs)}")
         return FileSource(text)
     match = _MODULE_CLASS.match(text)
+    if match and not imports_allowed(allow_import):
+        raise GraspSourceError(
+            f"grasp source {text!r} names Python code to import and call; that is only done when asked for "
+            f"explicitly: `dextog --allow-import ...`, allow_import=True (get_source, gym.make), or "
+            f"{ALLOW_IMPORT_ENV}=1. Installed sources are used by name (entry-point group {ENTRY_POINT_GROUP!r}).")
     if match:
         target = _import_attr(text, match["module"], match["attr"])
         return _instantiate(text, target, kwargs)

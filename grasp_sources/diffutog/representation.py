@@ -54,7 +54,9 @@ def decode_numpy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rot = np.stack([b1, b2, np.cross(b1, b2)], axis=2)
     lower, upper = _limits()
     q = lower + (np.clip(x[:, JOINT_DIMS], -1, 1) + 1) / 2 * (upper - lower)
-    return x[:, POS_DIMS] * POS_SCALE_M, matrices_to_quats_wxyz(rot), q
+    # The representation spans ±POS_SCALE_M; a raw vector outside it (noise, an untrained model) decodes
+    # to the edge rather than to a wrist metres away, which Grasps would refuse.
+    return np.clip(x[:, POS_DIMS], -1.0, 1.0) * POS_SCALE_M, matrices_to_quats_wxyz(rot), q
 
 
 class TorchDecoder:

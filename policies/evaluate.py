@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import time
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dextog_gym.envs.reward import TERM_NAMES
 from dextog_gym.files import sha256_file
@@ -34,11 +37,16 @@ class EvalRequest:
     env_id: str | None = None  # default: the policy's
     episodes_per_grasp: int = 1
     max_grasps_per_object: int | None = None  # first N rows of each object (file order); None = all
+    # N grasps of each object drawn across its whole set (seeded by seed and object id), instead of the first N
+    sample_grasps_per_object: int | None = None
     max_objects: int | None = None  # first N objects of the split; None = all
     workers: int = 0  # 0: one per core, at most one per job
     seed: int = 0
     progress: bool = True
     extra_meta: dict[str, Any] = field(default_factory=dict)
+
+
+CONTROLLER = "controller"  # the training-free task controller of the env's task (policies/controllers.py)
 
 
 def resolve_policy(spec: str, env_id: str | None) -> Path:
@@ -66,11 +74,20 @@ def _make_env(env_id: str, grasps: str, objects):
 def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], dict[str, Any]]:
     """(env id, jobs, pool facts). Builds the env once in this process: a missing policy, a policy
     for another task or observation size, or a grasp set with no grasps fails here."""
-    bundle = PolicyBundle.load(resolve_policy(req.policy, req.env_id))
-    env_id = req.env_id or bundle.env_id
+    if req.policy == CONTROLLER:
+        if req.env_id is None:
+            raise ValueError("--policy controller needs --env (which task's controller?)")
+        bundle = None
+        env_id = req.env_id
+    else:
+        bundle = PolicyBundle.load(resolve_policy(req.policy, req.env_id))
+        env_id = req.env_id or bundle.env_id
     if req.episodes_per_grasp < 1:
         raise ValueError("episodes per grasp must be at least 1")
-    for name, value in (("max grasps per object", req.max_grasps_per_object), ("max objects", req.max_objects)):
+    if req.max_grasps_per_object is not None and req.sample_grasps_per_object is not None:
+        raise ValueError("give either max grasps per object (the first N) or sample grasps per object, not both")
+    for name, value in (("max grasps per object", req.max_grasps_per_object), ("max objects", req.max_objects),
+                        ("sample grasps per object", req.sample_grasps_per_object)):
         if value is not None and value < 1:
             raise ValueError(f"{name} must be at least 1")
     from dextog_gym.envs.grasp_pool import resolve_objects
@@ -85,22 +102,33 @@ def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], d
         warnings.simplefilter("ignore")  # fallbacks and drops are reported in the result instead
         env = _make_env(env_id, req.grasps, objects)
     try:
-        bundle.check_env(env_id, env.observation_space.shape[0], env.action_space.shape[0])
+        if bundle is not None:
+            bundle.check_env(env_id, env.observation_space.shape[0], env.action_space.shape[0])
         pool = env.unwrapped.pool
         jobs = []
         for k, (asset, g) in enumerate(zip(pool.assets, pool.grasps)):
-            n = len(g) if req.max_grasps_per_object is None else min(len(g), req.max_grasps_per_object)
-            for i in range(n):
+            for i in grasp_indices(len(g), asset.id, req):
                 for e in range(req.episodes_per_grasp):
                     jobs.append((asset.id, i, e, req.seed + 100_003 * e + 1_009 * k + i))
-        facts = {"object_ids": [a.id for a in pool.assets], "source_of": dict(zip([a.id for a in pool.assets],
-                 pool.source_of)), "dropped": pool.dropped, "grasps_per_object": {a.id: len(g) for a, g in
-                 zip(pool.assets, pool.grasps)}, "policy_meta": bundle.meta}
+        ids = [a.id for a in pool.assets]
+        facts = {"object_ids": ids, "source_of": dict(zip(ids, pool.source_of)), "dropped": pool.dropped,
+                 "grasps_per_object": {a.id: len(g) for a, g in zip(pool.assets, pool.grasps)},
+                 "policy_meta": bundle.meta if bundle is not None else {"verifier": CONTROLLER}}
     finally:
         env.close()
     if not jobs:
         raise ValueError(f"grasp set {req.grasps!r} gives no episodes for {env_id}")
     return env_id, jobs, facts
+
+
+def grasp_indices(available: int, object_id: str, req: EvalRequest) -> list[int]:
+    """Which grasps of an object to start from: all, the first N, or N drawn across the whole set."""
+    if req.sample_grasps_per_object is not None:
+        n = min(available, req.sample_grasps_per_object)
+        rng = np.random.default_rng([req.seed, zlib.crc32(object_id.encode())])
+        return sorted(int(i) for i in rng.choice(available, size=n, replace=False))
+    n = available if req.max_grasps_per_object is None else min(available, req.max_grasps_per_object)
+    return list(range(n))
 
 
 _worker: dict[str, Any] = {}
@@ -109,16 +137,27 @@ _worker: dict[str, Any] = {}
 def _init_worker(env_id: str, grasps: str, objects, policy_path: str) -> None:
     warnings.simplefilter("ignore")
     _worker["env"] = _make_env(env_id, grasps, objects)
-    _worker["policy"] = PolicyBundle.load(policy_path)
+    if policy_path == CONTROLLER:
+        from dextog_gym.envs.table import TASK_OF_ENV
+        from dextog_gym.policies.controllers import TaskController
+
+        _worker["policy"] = TaskController(TASK_OF_ENV[env_id])
+    else:
+        _worker["policy"] = PolicyBundle.load(policy_path)
 
 
-def rollout(env, policy: PolicyBundle, object_id: str, grasp_index: int, seed: int) -> dict[str, Any]:
-    """One deterministic episode from one grasp; ``skipped`` when the grasp cannot be placed."""
+def rollout(env, policy, object_id: str, grasp_index: int, seed: int) -> dict[str, Any]:
+    """One deterministic episode from one grasp; ``skipped`` when the grasp cannot be placed.
+
+    ``policy`` is a bundle or a controller (anything with ``act(obs)``; ``reset(env)`` is called after each
+    reset when present, and ``grasp_kept()`` is recorded when present)."""
     row: dict[str, Any] = {"object_id": object_id, "grasp_index": grasp_index, "seed": seed}
     try:
         obs, info = env.reset(seed=seed, options={"object_id": object_id, "grasp_index": grasp_index})
     except RuntimeError as exc:
         return {**row, "skipped": str(exc)}
+    if hasattr(policy, "reset"):
+        policy.reset(env)
     sums = dict.fromkeys(TERM_NAMES, 0.0)
     total, steps, done = 0.0, 0, False
     while not done:
@@ -131,7 +170,8 @@ def rollout(env, policy: PolicyBundle, object_id: str, grasp_index: int, seed: i
     return {**row, "skipped": None, "steps": steps, "return": total, **{f"return_{k}": v for k, v in sums.items()},
             "success": bool(info["is_success"]), "success_at_end": bool(info["success_now"]),
             "lift_success": bool(info["lift_success"]), "theta_end": float(info["theta"]),
-            "lift_end_m": float(info["lift"]), "grasp_source": info["grasp_source"]}
+            "lift_end_m": float(info["lift"]), "grasp_source": info["grasp_source"],
+            "grasp_kept": policy.grasp_kept() if hasattr(policy, "grasp_kept") else None}
 
 
 def _run_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
@@ -146,10 +186,11 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
     the same request finds them there and runs only the rest. It is removed once the run completes.
     """
     env_id, jobs, facts = plan_jobs(req)
-    policy_path = str(resolve_policy(req.policy, req.env_id))
+    policy_path = CONTROLLER if req.policy == CONTROLLER else str(resolve_policy(req.policy, req.env_id))
     objects = facts["object_ids"]
     grasp_file = Path(req.grasps)
-    key = plan_key(env_id, policy_path, sha256_file(Path(policy_path) / "policy.npz"), req.grasps,
+    policy_hash = CONTROLLER if policy_path == CONTROLLER else sha256_file(Path(policy_path) / "policy.npz")
+    key = plan_key(env_id, policy_path, policy_hash, req.grasps,
                    sha256_file(grasp_file) if grasp_file.suffix == ".npz" and grasp_file.is_file() else None,
                    jobs, facts["grasps_per_object"])
     kept = PartialResults(Path(partial) if partial is not None else None, key)
@@ -196,6 +237,7 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
             "policy_trained_timesteps": policy_meta.get("trained_timesteps"),
             "grasps": req.grasps, "objects": req.objects if isinstance(req.objects, str) else list(req.objects),
             "episodes_per_grasp": req.episodes_per_grasp, "max_grasps_per_object": req.max_grasps_per_object,
+            "sample_grasps_per_object": req.sample_grasps_per_object,
             "max_objects": req.max_objects, "seed": req.seed, "workers": workers, "wall_clock_s": round(wall, 2),
             "rollouts_per_s": round(len(todo) / max(wall, 1e-9), 2), "resumed_episodes": len(jobs) - len(todo),
             "versions": versions(),

@@ -18,7 +18,7 @@ import numpy as np
 from dextog_gym.envs.reward import TERM_NAMES
 from dextog_gym.files import atomic_write_json
 
-COLUMNS = ("object", "episodes", "skipped", "success", "at_end", "lift", "mean_return",
+COLUMNS = ("object", "episodes", "skipped", "success", "at_end", "lift", "grasp_kept", "mean_return",
            *(f"mean_{t}" for t in TERM_NAMES))
 
 
@@ -30,6 +30,10 @@ def _stats(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     out["success"] = float(np.mean([r["success"] for r in placed]))
     out["at_end"] = float(np.mean([r["success_at_end"] for r in placed]))
     out["lift"] = float(np.mean([r["lift_success"] for r in placed]))
+    # Of the successes, the share whose starting pads still touched after the lift (verifiers that report it):
+    # a verifier whose successes abandon the starting grasp measures itself, not the grasp.
+    kept = [r["grasp_kept"] for r in placed if r["success"] and r.get("grasp_kept") is not None]
+    out["grasp_kept"] = float(np.mean(kept)) if kept else None
     out["mean_return"] = float(np.mean([r["return"] for r in placed]))
     for t in TERM_NAMES:
         out[f"mean_{t}"] = float(np.mean([r[f"return_{t}"] for r in placed]))

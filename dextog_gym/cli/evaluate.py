@@ -16,20 +16,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "dextog evaluate --policy stapler_rule --grasps rule --objects unseen "
                            "--max-grasps-per-object 12 --workers 2",
                            "dextog evaluate --policy stapler_rule --grasps my_grasps.npz --objects all --format csv "
-                           "--out eval.json"),
+                           "--out eval.json",
+                           "dextog evaluate --policy controller --env DexTOG/BottleCap-v0 --grasps isf --objects seen "
+                           "--sample-grasps-per-object 8"),
                        help="success of a policy from every grasp of a grasp set",
                        description="Deterministic rollouts of a trained policy from every grasp of a grasp set "
                                    "(reset options object_id/grasp_index), in parallel processes. Prints per-object "
                                    "and per-task success (latched, at the end, lift-only), mean return and per-term "
                                    "returns; --out keeps every episode as JSON for `dextog table`.")
     p.add_argument("--policy", required=True,
-                   help="policy folder (policy.npz + policy.json), a reference name like stapler_rule, or "
-                        "'reference' (with --env)")
+                   help="policy folder (policy.npz + policy.json), a reference name like stapler_rule, "
+                        "'reference' (with --env), or 'controller' (with --env: the training-free task controller)")
     p.add_argument("--grasps", default="rule", help="grasp source name (rule, isf, rule_relaxed, ...) or a .npz file")
     p.add_argument("--objects", default="seen", help="seen, unseen, all, or comma-separated object ids")
     p.add_argument("--env", default=None, choices=ENV_IDS, metavar="ENV_ID", help="default: the policy's env")
     p.add_argument("--episodes-per-grasp", type=int, default=1, help="rollouts per grasp, each with its own seed")
     p.add_argument("--max-grasps-per-object", type=int, default=None, help="first N grasps (file order) per object")
+    p.add_argument("--sample-grasps-per-object", type=int, default=None,
+                   help="N grasps per object drawn across its whole set (seeded by --seed and the object id)")
     p.add_argument("--max-objects", type=int, default=None, help="first N objects of the split")
     p.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (each episode: seed + its index)")
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     req = EvalRequest(policy=args.policy, grasps=args.grasps, objects=parse_objects(args.objects), env_id=args.env,
                       episodes_per_grasp=args.episodes_per_grasp, max_grasps_per_object=args.max_grasps_per_object,
                       max_objects=args.max_objects, workers=args.workers, seed=args.seed,
+                      sample_grasps_per_object=args.sample_grasps_per_object,
                       progress=not args.no_progress)
     if not args.out:
         result = evaluate(req)

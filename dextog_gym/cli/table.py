@@ -45,10 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                                  "(default: all)")
     b.add_argument("--max-grasps-per-object", type=int, default=None,
                    help="start from at most this many grasps of each object, in file order (default: all)")
+    b.add_argument("--sample-grasps-per-object", type=int, default=None,
+                   help="start from this many grasps of each object drawn across its whole set (seeded by --seed "
+                        "and the object id), instead of the first ones")
+    b.add_argument("--verifier", default="reference", choices=("reference", "controller"),
+                   help="who does the task: the reference policies (<task>_<policy-data>) or the training-free "
+                        "task controllers (default: %(default)s)")
     b.add_argument("--episodes-per-grasp", type=int, default=1, help="episodes from each grasp (default: 1)")
     b.add_argument("--workers", type=int, default=0, help="rollout worker processes (default: one per core)")
     b.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (default: 0)")
-    b.add_argument("--fresh", action="store_true", help="re-run every cell, even those in --out whose inputs are unchanged")
+    b.add_argument("--fresh", action="store_true",
+                   help="re-run every cell, even those in --out whose inputs are unchanged")
     b.add_argument("--png", type=Path, default=None, help="also draw the table as a bar chart, written at exactly "
                                                           "this path")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -89,10 +96,12 @@ def run_benchmark(args: argparse.Namespace) -> int:
         out=args.out, tasks=_split(args.tasks), sources=_split(args.sources), splits=_split(args.splits),
         policies=args.policies or REFERENCE_DIR, policy_data=args.policy_data, max_objects=args.max_objects,
         max_grasps_per_object=args.max_grasps_per_object, episodes_per_grasp=args.episodes_per_grasp,
+        sample_grasps_per_object=args.sample_grasps_per_object, verifier=args.verifier,
         workers=args.workers, seed=args.seed, progress=not args.no_progress, reuse=not args.fresh))
     cells = table_ii(results)
-    print(f"\nSuccess rate of the {args.policy_data}-trained reference policies by starting grasps "
-          f"(Table II shape; results in {args.out}):\n")
+    who = ("the task controllers (no training)" if args.verifier == "controller"
+           else f"the {args.policy_data}-trained reference policies")
+    print(f"\nSuccess rate of {who} by starting grasps (Table II shape; results in {args.out}):\n")
     print(to_markdown(cells, ("grasps", "objects")), end="")
     if args.png:
         print(f"chart: {bar_chart([('ii', cells)], args.png).path}")

@@ -198,5 +198,11 @@ class Scene:
     def wrist_pose(self) -> tuple[np.ndarray, np.ndarray]:
         return self.hand.wrist_pose()
 
+    def touching_fingers(self) -> frozenset[str]:
+        """Fingers (th, ff, mf, rf, lf) whose distal link touches the object now: which pads hold it."""
+        distal = {self.hand.link_index[model.DISTAL_LINK[f]]: f for f in model.FINGERS}
+        contacts = p.getContactPoints(self.hand.body, self.obj.body, physicsClientId=self.client)
+        return frozenset(distal[c[3]] for c in contacts if c[3] in distal)
+
     def hand_object_contacts(self) -> int:
         return len(p.getContactPoints(self.hand.body, self.obj.body, physicsClientId=self.client))

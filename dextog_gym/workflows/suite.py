@@ -23,12 +23,13 @@ from dextog_gym.files import exclusive_lock, sha256_file, sha256_text
 from dextog_gym.objects.catalog import list_objects
 from dextog_gym.paths import grasps_dir
 from dextog_gym.policies.bundle import META_FILE, WEIGHTS_FILE
-from dextog_gym.policies.evaluate import REFERENCE_DIR, EvalRequest, evaluate
+from dextog_gym.policies.evaluate import CONTROLLER, REFERENCE_DIR, EvalRequest, evaluate
 from dextog_gym.policies.report import load_result, save_result
 
 CELL_KEY_FORMAT = 1  # bump when the meaning of the key's inputs changes: every stored cell is then re-run
 # Meta fields evaluate() writes straight from the request; a reused cell must still agree with them.
-_REQUEST_FIELDS = ("env_id", "task", "objects", "episodes_per_grasp", "max_grasps_per_object", "max_objects", "seed")
+_REQUEST_FIELDS = ("env_id", "task", "objects", "episodes_per_grasp", "max_grasps_per_object",
+                   "sample_grasps_per_object", "max_objects", "seed")
 
 
 @dataclass
@@ -41,6 +42,8 @@ class SuiteRequest:
     policy_data: str = "rule"  # which reference policy: <task>_<policy_data>
     max_objects: int | None = None
     max_grasps_per_object: int | None = None
+    sample_grasps_per_object: int | None = None  # N grasps per object drawn across the whole set (seeded)
+    verifier: str = "reference"  # "reference": the <task>_<policy_data> bundles; "controller": the task controllers
     episodes_per_grasp: int = 1
     workers: int = 0
     seed: int = 0
@@ -118,6 +121,13 @@ def policy_inputs(folder: Path) -> dict[str, str | None]:
     return {name: _hash_or_none(Path(folder) / name) for name in (WEIGHTS_FILE, META_FILE)}
 
 
+def controller_inputs() -> dict[str, Any]:
+    """The controller's identity for a cell key: the hash of the module that defines it."""
+    import dextog_gym.policies.controllers as controllers
+
+    return {"verifier": CONTROLLER, "controllers.py": sha256_file(Path(controllers.__file__))}
+
+
 def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
                 memo: dict[Path, str | None] | None = None) -> dict[str, Any]:
     """Every input that changes a cell's result (workers and progress do not: rollouts are seeded per job)."""
@@ -126,11 +136,13 @@ def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
         "dextog_gym": dextog_gym.__version__,
         "task": task,
         "env_id": ENV_OF_TASK[task],
-        "policy": policy_inputs(Path(req.policies) / f"{task}_{req.policy_data}"),
+        "policy": (controller_inputs() if req.verifier == CONTROLLER
+                   else policy_inputs(Path(req.policies) / f"{task}_{req.policy_data}")),
         "grasps": grasp_inputs(source, task, split, req.max_objects, memo),
         "objects": split,
         "max_objects": req.max_objects,
         "max_grasps_per_object": req.max_grasps_per_object,
+        "sample_grasps_per_object": req.sample_grasps_per_object,
         "episodes_per_grasp": req.episodes_per_grasp,
         "seed": req.seed,
     }
@@ -177,7 +189,10 @@ def run_suite(req: SuiteRequest) -> list[dict[str, Any]]:
     unknown = [t for t in req.tasks if t not in ENV_OF_TASK]
     if unknown:
         raise ValueError(f"unknown tasks {unknown}; tasks: {', '.join(ENV_OF_TASK)}")
-    missing = [t for t in req.tasks if not (Path(req.policies) / f"{t}_{req.policy_data}" / "policy.npz").is_file()]
+    if req.verifier not in ("reference", CONTROLLER):
+        raise ValueError(f"unknown verifier {req.verifier!r}; use 'reference' or {CONTROLLER!r}")
+    missing = [t for t in req.tasks if req.verifier != CONTROLLER
+               and not (Path(req.policies) / f"{t}_{req.policy_data}" / "policy.npz").is_file()]
     if missing:
         raise FileNotFoundError(f"no {req.policy_data} policy for {', '.join(missing)} in {req.policies}")
     memo: dict[Path, str | None] = {}  # each grasp file hashed once per run
@@ -191,7 +206,8 @@ def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str
     for task in req.tasks:
         for source in req.sources:
             for split in req.splits:
-                path = cell_path(req.out, task, source, split, req.policy_data)
+                path = cell_path(req.out, task, source, split,
+                                 CONTROLLER if req.verifier == CONTROLLER else req.policy_data)
                 inputs = cell_inputs(req, task, source, split, memo)
                 key = cell_key(inputs)
                 if req.reuse and path.is_file():
@@ -201,9 +217,11 @@ def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str
                         continue
                     _say(f"benchmark: re-running {path.name}: {why}")
                 res = evaluate(EvalRequest(
-                    policy=str(Path(req.policies) / f"{task}_{req.policy_data}"), grasps=source, objects=split,
+                    policy=(CONTROLLER if req.verifier == CONTROLLER
+                            else str(Path(req.policies) / f"{task}_{req.policy_data}")), grasps=source, objects=split,
                     env_id=ENV_OF_TASK[task], episodes_per_grasp=req.episodes_per_grasp,
                     max_grasps_per_object=req.max_grasps_per_object, max_objects=req.max_objects,
+                    sample_grasps_per_object=req.sample_grasps_per_object,
                     workers=req.workers, seed=req.seed, progress=req.progress),
                     partial=path.with_name(path.name + ".partial"))  # a killed cell resumes where it stopped
                 res["meta"]["cell_key"] = key

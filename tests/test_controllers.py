@@ -1,0 +1,78 @@
+"""Task controllers: training-free verifiers that keep the grasp they start from."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import dextog_gym
+from dextog_gym.cli.main import main
+from dextog_gym.envs.table import TASK_OF_ENV
+from dextog_gym.hand.grip import CLOSED, SQUEEZED
+from dextog_gym.policies.controllers import TaskController
+from dextog_gym.policies.evaluate import EvalRequest, grasp_indices
+
+
+@pytest.mark.parametrize("env_id", dextog_gym.ENV_IDS)
+def test_controller_runs_an_episode_without_regrasping(env_id):
+    env = dextog_gym.make(env_id, disable_env_checker=True)
+    controller = TaskController(TASK_OF_ENV[env_id])
+    try:
+        obs, info = env.reset(seed=0)
+        controller.reset(env)
+        start = env.unwrapped.targets
+        wrist0, joints0 = start.wrist_pos.copy(), start.joints.copy()
+        previous = joints0.copy()
+        done = False
+        while not done:
+            action = controller.act(obs)
+            assert action.shape == (30,) and np.isfinite(action).all() and np.abs(action).max() <= 1.0
+            obs, reward, terminated, truncated, info = env.step(action)
+            joints = env.unwrapped.targets.joints
+            # flexion targets only ever move toward the closed hand; nothing else moves: no re-grasp
+            toward = np.sign(CLOSED - joints0)
+            assert np.all(((joints - previous) * toward)[SQUEEZED] >= -1e-9)
+            assert np.allclose(joints[~SQUEEZED], joints0[~SQUEEZED])
+            previous = joints.copy()
+            done = terminated or truncated
+        wrist = env.unwrapped.targets.wrist_pos
+        if TASK_OF_ENV[env_id] != "bottle":
+            assert np.allclose(wrist[:2], wrist0[:2], atol=1e-9)  # only a vertical lift
+        assert controller.phase == "task"
+        assert controller.grasp_kept() in (True, False, None)
+    finally:
+        env.close()
+
+
+def test_controller_errors():
+    with pytest.raises(ValueError, match="no controller for task"):
+        TaskController("teapot")
+    with pytest.raises(RuntimeError, match="reset"):
+        TaskController("pen").act(np.zeros(94))
+
+
+def test_evaluate_with_the_controller_records_grasp_kept(tmp_path, capsys):
+    out = tmp_path / "c.json"
+    assert main(["evaluate", "--policy", "controller", "--env", "DexTOG/Stapler-v0", "--objects", "stapler_000",
+                 "--sample-grasps-per-object", "2", "--workers", "1", "--no-progress", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["meta"]["policy"] == "controller" and len(result["episodes"]) == 2
+    assert all("grasp_kept" in r for r in result["episodes"])
+    assert "grasp_kept" in capsys.readouterr().out
+    assert main(["evaluate", "--policy", "controller", "--objects", "stapler_000"]) == 2
+    assert "needs --env" in capsys.readouterr().err
+
+
+def test_sampled_grasps_spread_across_the_set_and_are_seeded():
+    req = EvalRequest(policy="controller", sample_grasps_per_object=8, seed=3)
+    a, b = grasp_indices(98, "stapler_000", req), grasp_indices(98, "stapler_000", req)
+    assert a == b and len(a) == 8 and len(set(a)) == 8 and max(a) > 20  # not the first rows
+    assert grasp_indices(98, "stapler_001", req) != a
+    assert grasp_indices(5, "pen_000", req) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="not both"):
+        from dextog_gym.policies.evaluate import plan_jobs
+
+        plan_jobs(EvalRequest(policy="controller", env_id="DexTOG/PenPress-v0", max_grasps_per_object=2,
+                              sample_grasps_per_object=2))

@@ -15,7 +15,7 @@ from dextog_gym.paths import package_data
 HYPERPARAMS_PATH = package_data("dextog_gym.policies", "hyperparams", "ppo.yml")
 PPO_KEYS = {"learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "ent_coef",
             "vf_coef", "max_grad_norm", "policy_kwargs"}
-EXTRA_KEYS = {"normalize", "total_timesteps"}
+EXTRA_KEYS = {"normalize", "total_timesteps", "base", "residual_scale"}
 NORMALIZE_KEYS = {"norm_obs", "norm_reward", "clip_obs", "clip_reward"}
 ACTIVATIONS = ("tanh", "relu", "elu")
 
@@ -75,6 +75,9 @@ def check_hyperparams(params: Any, where: str) -> dict[str, Any]:
     act = policy_kwargs.get("activation_fn", "tanh")
     if act not in ACTIVATIONS:
         raise ValueError(f"{where}: activation_fn must be one of {ACTIVATIONS}, got {act!r}")
+    from dextog_gym.policies.residual import check_base
+
+    check_base(params.get("base", "none"), params.get("residual_scale", 0.5), where)
     return params
 
 

@@ -143,7 +143,9 @@ def _init_worker(env_id: str, grasps: str, objects, policy_path: str) -> None:
 
         _worker["policy"] = TaskController(TASK_OF_ENV[env_id])
     else:
-        _worker["policy"] = PolicyBundle.load(policy_path)
+        from dextog_gym.policies.residual import policy_for
+
+        _worker["policy"] = policy_for(PolicyBundle.load(policy_path), env_id)
 
 
 def rollout(env, policy, object_id: str, grasp_index: int, seed: int) -> dict[str, Any]:

@@ -79,6 +79,9 @@ def zoo_block(params: dict[str, Any]) -> dict[str, Any]:
         if key in params:
             block[key] = params[key]
     block["policy_kwargs"] = python_expr(policy_kwargs)
+    if params.get("base", "none") == "controller":  # residual verifier: the controller lives in an env wrapper
+        block["env_wrapper"] = [{"dextog_gym.policies.residual.ResidualAction":
+                                 {"scale": float(params.get("residual_scale", 0.5))}}]
     return block
 
 

@@ -175,6 +175,10 @@ def export_sb3(bundle: PolicyBundle, out_zip: str | Path, source: str | None = N
     out_zip = Path(out_zip)
     if out_zip.suffix != ".zip":
         raise ValueError(f"{out_zip}: the SB3 export is a .zip file (PPO.load adds .zip to other names)")
+    if bundle.meta.get("base", "none") != "none":
+        raise ValueError(f"{bundle.env_id}: this bundle is a residual on the task controller "
+                         f"(base {bundle.meta['base']!r}); a PPO zip would hold the correction without the "
+                         f"controller and act differently. Evaluate it with dextog evaluate instead.")
     model = build_ppo(bundle)
     diff = check_against_bundle(model, bundle)
     if not diff <= CHECK_ATOL:

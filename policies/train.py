@@ -55,6 +55,7 @@ class TrainRequest:
     grasp_source: str = "rule"
     objects: str = "seen"
     timesteps: int | None = None  # None: the yml's total_timesteps
+    base: str | None = None  # None: the yml's ("controller": residual on the task controller; "none": the paper's)
     n_envs: int = 2
     seed: int = 0
     checkpoint_every: int = 50_000
@@ -67,8 +68,9 @@ class TrainRequest:
 class _EnvFactory:
     """Picklable env constructor for SubprocVecEnv workers."""
 
-    def __init__(self, env_id: str, grasp_source: str, objects: str):
+    def __init__(self, env_id: str, grasp_source: str, objects: str, base: str = "none", scale: float = 0.5):
         self.env_id, self.grasp_source, self.objects = env_id, grasp_source, objects
+        self.base, self.scale = base, scale
 
     def __call__(self):
         try:
@@ -82,10 +84,16 @@ class _EnvFactory:
         warnings.filterwarnings("once")
         import dextog_gym
 
-        return dextog_gym.make(self.env_id, grasp_source=self.grasp_source, objects=self.objects)
+        env = dextog_gym.make(self.env_id, grasp_source=self.grasp_source, objects=self.objects)
+        if self.base == "controller":
+            from dextog_gym.policies.residual import ResidualAction
+
+            env = ResidualAction(env, self.scale)
+        return env
 
 
-def make_training_env(env_id: str, grasp_source: str, objects: str, n_envs: int, seed: int, normalize: dict):
+def make_training_env(env_id: str, grasp_source: str, objects: str, n_envs: int, seed: int, normalize: dict,
+                      base: str = "none", scale: float = 0.5):
     from stable_baselines3.common.vec_env import (
         DummyVecEnv,
         SubprocVecEnv,
@@ -93,7 +101,7 @@ def make_training_env(env_id: str, grasp_source: str, objects: str, n_envs: int,
         VecNormalize,
     )
 
-    factory = _EnvFactory(env_id, grasp_source, objects)
+    factory = _EnvFactory(env_id, grasp_source, objects, base, scale)
     factory().close()  # fail here, with the env's own message, before any worker starts
     fns = [factory] * n_envs
     venv = SubprocVecEnv(fns, start_method="forkserver") if n_envs > 1 else DummyVecEnv(fns)
@@ -140,7 +148,8 @@ def read_norm(path: Path, obs_shape: tuple[int, ...]) -> dict[str, Any]:
     for key in ("obs_count", "ret_count"):
         if not arrays[key] > 0:
             raise ValueError(f"{path}: {key} is {arrays[key]}, expected a positive count")
-    return {key: (float(value) if key.endswith("_count") else value.astype(np.float64)) for key, value in arrays.items()}
+    return {key: (float(value) if key.endswith("_count") else value.astype(np.float64))
+            for key, value in arrays.items()}
 
 
 def _load_norm(path: Path, venv) -> None:
@@ -291,6 +300,11 @@ def _refuse_existing_run(out: Path) -> None:
 def _request(req: TrainRequest) -> tuple[dict, int]:
     """The yml's hyperparameters and the total steps asked for, checked before the folder is touched."""
     params = load_hyperparams(req.env_id, req.hyperparams)
+    if req.base is not None:
+        from dextog_gym.policies.residual import check_base
+
+        check_base(req.base, params.get("residual_scale", 0.5), "--base")
+        params = {**params, "base": req.base}
     raw = req.timesteps if req.timesteps is not None else params["total_timesteps"]
     if isinstance(raw, bool) or not (isinstance(raw, int) or isinstance(raw, float) and raw.is_integer()):
         raise ValueError(f"total_timesteps must be a whole number, got {raw!r}")
@@ -346,7 +360,8 @@ def _train_locked(req: TrainRequest, params: dict, total: int) -> dict[str, Any]
     ckpt_dir = req.out / "checkpoints"
     config["commands"].append(req.command)
     venv = make_training_env(req.env_id, req.grasp_source, req.objects, req.n_envs, req.seed + 1000 *
-                             len(config["commands"]), params["normalize"])
+                             len(config["commands"]), params["normalize"], params.get("base", "none"),
+                             params.get("residual_scale", 0.5))
     try:
         try:
             model = PPO("MlpPolicy", venv, seed=req.seed, device="cpu", verbose=0, **sb3_ppo_kwargs(params))
@@ -406,7 +421,8 @@ def _export(model, venv, req: TrainRequest, config: dict, params: dict) -> None:
     meta = {k: config[k] for k in ("env_id", "grasp_source", "objects", "seed", "n_envs", "versions", "machine",
                                    "commands", "total_timesteps")}
     meta.update(trained_timesteps=int(model.num_timesteps), wall_clock_s=config.get("wall_clock_s"),
-                sessions=config.get("sessions", []), hyperparams=params)
+                sessions=config.get("sessions", []), hyperparams=params, base=params.get("base", "none"),
+                residual_scale=params.get("residual_scale", 0.5))
     obs_rms = venv.obs_rms if params["normalize"]["norm_obs"] else None
     bundle_from_sb3(model, obs_rms, params["normalize"]["clip_obs"], req.env_id, meta).save(req.out / "policy")
 

@@ -72,7 +72,13 @@ def test_rl_zoo3_reads_our_file(env_id, tmp_path):
     assert exp.env_kwargs == {"grasp_source": "rule", "objects": "seen"}
     assert exp.normalize and exp.normalize_kwargs == {"norm_obs": True, "norm_reward": True, "clip_obs": 10.0,
                                                       "clip_reward": 10.0, "gamma": 0.99}
-    assert env_wrapper is None and vec_env_wrapper is None and callbacks == []
+    assert vec_env_wrapper is None and callbacks == []
+    import dextog_gym
+    from dextog_gym.policies.residual import ResidualAction
+
+    wrapped = env_wrapper(dextog_gym.make(env_id))  # the residual verifier: the controller in an env wrapper
+    assert isinstance(wrapped, ResidualAction) and wrapped.scale == 0.5
+    wrapped.close()
 
     spaces = gym.spaces.Box(-np.inf, np.inf, (94,), np.float32), gym.spaces.Box(-1, 1, (30,), np.float32)
 
@@ -88,6 +94,6 @@ def test_rl_zoo3_reads_our_file(env_id, tmp_path):
     venv = VecNormalize(DummyVecEnv([SpacesOnly] * exp.n_envs), **exp.normalize_kwargs)
     model = PPO(env=venv, device="cpu", **kwargs)
     assert model.n_steps == 100 and model.n_epochs == 8 and model.ent_coef == 1e-3
-    assert model.policy.log_std.detach().numpy() == pytest.approx(-0.5)
+    assert model.policy.log_std.detach().numpy() == pytest.approx(-1.0)
     widths = [m.out_features for m in model.policy.mlp_extractor.value_net if hasattr(m, "out_features")]
     assert widths == [128, 64]

@@ -227,6 +227,7 @@ def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str
                 res["meta"]["cell_key"] = key
                 res["meta"]["cell_inputs"] = inputs
                 save_result(res, path)
+                path.with_name(path.name + ".partial").unlink(missing_ok=True)  # the cell is complete
                 _retire_legacy_cell(req, task, source, split, path)
                 results.append(res)
     return results

@@ -88,14 +88,22 @@ def table_iv(results: list[dict[str, Any]], key: str = "success") -> Cells:
     return _cells(results, key_of, key)
 
 
-def to_markdown(cells: Cells, row_titles: tuple[str, ...], paper: dict | None = None) -> str:
+def _markdown_cell(c: dict | None, intervals: bool) -> str:
+    if c is None or c["rate"] is None:
+        return "–"
+    ci = wilson_interval(c["successes"], c["n"]) if intervals and c.get("successes") is not None else None
+    span = f" [{100 * ci[0]:.0f}–{100 * ci[1]:.0f}]" if ci is not None else ""
+    return f"{100 * c['rate']:.0f}%{span} (n={c['n']})"
+
+
+def to_markdown(cells: Cells, row_titles: tuple[str, ...], paper: dict | None = None, intervals: bool = False) -> str:
+    """The table as markdown; ``intervals`` adds each cell's 95 % Wilson interval in brackets (percent)."""
     head = "| " + " | ".join(row_titles) + " | " + " | ".join(TASK_TITLES[t] for t in TASK_COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(row_titles) + len(TASK_COLUMNS))]
     for row, by_task in sorted(cells.items()):
         vals = []
         for t in TASK_COLUMNS:
-            c = by_task.get(t)
-            vals.append("–" if c is None or c["rate"] is None else f"{100 * c['rate']:.0f}% (n={c['n']})")
+            vals.append(_markdown_cell(by_task.get(t), intervals))
         lines.append("| " + " | ".join(row) + " | " + " | ".join(vals) + " |")
     for name, values in (paper or {}).items():
         pad = [""] * (len(row_titles) - 1)

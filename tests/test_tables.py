@@ -213,3 +213,12 @@ def test_help_has_examples_and_every_option_explained(command):
     assert parser.epilog.startswith("examples:") and f"dextog {command} " in parser.epilog
     assert [a.dest for a in parser._actions if not a.help] == []
     assert "--format" in parser.format_help() or command == "benchmark"
+
+
+def test_markdown_intervals_are_opt_in():
+    from dextog_gym.policies.tables import to_markdown
+
+    cells = {("rule", "seen"): {"stapler": {"rate": 0.8, "n": 10, "successes": 8}}}
+    plain = to_markdown(cells, ("grasps", "objects"))
+    assert "80% (n=10)" in plain and "[" not in plain
+    assert "80% [49–94] (n=10)" in to_markdown(cells, ("grasps", "objects"), intervals=True)

@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--png", type=Path, default=None, help="also draw the table as a bar chart, written at exactly "
                                                           "this path")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    b.add_argument("--intervals", action="store_true",
+                   help="show each cell's 95 %% Wilson interval in the markdown table, e.g. 68%% [55–79] (n=56)")
     b.set_defaults(func=run_benchmark)
 
     t = sub.add_parser("table", help="the paper's Table II / IV from evaluation results",
@@ -70,6 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("results", nargs="+", type=Path, help="result JSON files or folders of them")
     t.add_argument("--kind", default="both", choices=("ii", "iv", "both"),
                    help="which table: ii (grasp source × split), iv (training data) or both (default: both)")
+    t.add_argument("--intervals", action="store_true",
+                   help="show each cell's 95 %% Wilson interval in the markdown table, e.g. 68%% [55–79] (n=56)")
     t.add_argument("--metric", default="success", choices=("success", "at_end", "lift"),
                    help="success (held at some step, the paper's), at_end (held at the last step) or lift "
                         "(lift criterion only) (default: success)")
@@ -102,7 +106,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     who = ("the task controllers (no training)" if args.verifier == "controller"
            else f"the {args.policy_data}-trained reference policies")
     print(f"\nSuccess rate of {who} by starting grasps (Table II shape; results in {args.out}):\n")
-    print(to_markdown(cells, ("grasps", "objects")), end="")
+    print(to_markdown(cells, ("grasps", "objects"), intervals=args.intervals), end="")
     if args.png:
         print(f"chart: {bar_chart([('ii', cells)], args.png).path}")
     return 0
@@ -139,13 +143,13 @@ def run_table(args: argparse.Namespace) -> int:
         print(format_tables(tables, args.metric, args.format), end="")
     if markdown and "ii" in tables:
         print(f"Table II shape: {args.metric} rate by starting grasps\n")
-        print(to_markdown(tables["ii"], ("grasps", "objects")))
+        print(to_markdown(tables["ii"], ("grasps", "objects"), intervals=args.intervals))
     if markdown and "iv" in tables:
         print(f"Table IV shape: {args.metric} rate by the grasp data the policy was trained on "
               "(each on its own grasps, seen objects)\n")
         if not tables["iv"]:
             print("(no results where a policy was evaluated on its own training grasps of seen objects)\n")
-        print(to_markdown(tables["iv"], ("training data",), PAPER_TABLE_IV), end="")
+        print(to_markdown(tables["iv"], ("training data",), PAPER_TABLE_IV, intervals=args.intervals), end="")
     if args.png:
         chart = bar_chart([(k, tables[k]) for k in kinds], args.png, args.metric)
         # csv and json keep stdout parseable; markdown keeps its old layout (Table II alone: a blank line after)

@@ -56,6 +56,7 @@ class TrainRequest:
     objects: str = "seen"
     timesteps: int | None = None  # None: the yml's total_timesteps
     base: str | None = None  # None: the yml's ("controller": residual on the task controller; "none": the paper's)
+    init: str | None = None  # start a fresh run from a bundle (name or folder) or a checkpoint .zip of ours
     n_envs: int = 2
     seed: int = 0
     checkpoint_every: int = 50_000
@@ -372,6 +373,10 @@ def _train_locked(req: TrainRequest, params: dict, total: int) -> dict[str, Any]
             _load_weights(latest["weights"], model)
             _load_norm(latest["norm"], venv)
             model.num_timesteps = latest["steps"]
+        elif req.init is not None:
+            from dextog_gym.policies.init_from import init_model
+
+            config.update(init_model(req.init, model, venv, req.env_id, params, _load_weights, _load_norm))
         # Everything a resume reads has been checked; from here on the run writes into its folder.
         ckpt_dir.mkdir(exist_ok=True)
         model.set_logger(configure(str(req.out / "tb"), ["tensorboard", "csv"]))

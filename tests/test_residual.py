@@ -95,3 +95,19 @@ def test_train_a_residual_and_evaluate_it(tmp_path, capsys):
     assert main(["train", "--env", ENV, "--timesteps", "200", "--n-envs", "1", "--base", "none",
                  "--out", str(tmp_path / "plain"), "--no-progress"]) == 0
     assert json.loads((tmp_path / "plain" / "policy" / "policy.json").read_text())["base"] == "none"
+
+
+def test_init_from_a_bundle_starts_from_its_actor(tmp_path, capsys):
+    from dextog_gym.policies.evaluate import REFERENCE_DIR
+
+    out = tmp_path / "from_ref"
+    assert main(["train", "--env", ENV, "--timesteps", "100", "--n-envs", "1", "--base", "none", "--init", "stapler_rule",
+                 "--out", str(out), "--no-progress"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["init"] == str(REFERENCE_DIR / "stapler_rule") and len(config["init_sha256"]) == 64
+    assert main(["train", "--env", ENV, "--timesteps", "100", "--n-envs", "1", "--init", "stapler_rule",
+                 "--out", str(tmp_path / "mismatch"), "--no-progress"]) == 2  # a paper-protocol actor as a residual
+    assert "cannot start a run with base 'controller'" in capsys.readouterr().err
+    ckpt = next((out / "checkpoints").glob("step_*.zip"))
+    assert main(["train", "--env", ENV, "--timesteps", "100", "--n-envs", "1", "--base", "none", "--init", str(ckpt),
+                 "--out", str(tmp_path / "from_zip"), "--no-progress"]) == 0

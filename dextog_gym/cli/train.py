@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--hyperparams", type=Path, default=None, help="another ppo.yml")
+    p.add_argument("--init", default=None, metavar="POLICY",
+                   help="start from a policy bundle (a reference name such as stapler_rule, or a folder) or a "
+                        "checkpoint .zip of one of our runs; its actor and normalisation are copied")
     p.add_argument("--base", default=None, choices=("controller", "none"),
                    help="controller: learn a residual on the task controller (the reference verifiers); none: the "
                         "paper's protocol, the policy acts alone (default: the yml's)")
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     source_tag = Path(args.grasp_source).stem if args.grasp_source.endswith(".npz") else args.grasp_source
     out = args.out or Path("runs") / f"{name}_{source_tag}_s{args.seed}"
     req = TrainRequest(env_id=args.env, out=out, grasp_source=args.grasp_source, objects=args.objects,
-                       timesteps=args.timesteps, n_envs=args.n_envs, seed=args.seed, base=args.base,
+                       timesteps=args.timesteps, n_envs=args.n_envs, seed=args.seed, base=args.base, init=args.init,
                        checkpoint_every=args.checkpoint_every, resume=args.resume,
                        hyperparams=args.hyperparams or HYPERPARAMS_PATH, progress=not args.no_progress,
                        command="dextog " + shlex.join(sys.argv[1:]) if sys.argv[0].endswith("dextog") else
@@ -67,6 +70,8 @@ def _argv_of(args: argparse.Namespace) -> list[str]:
         out += ["--timesteps", str(args.timesteps)]
     if args.base is not None:
         out += ["--base", args.base]
+    if args.init is not None:
+        out += ["--init", args.init]
     if args.resume:
         out.append("--resume")
     return out

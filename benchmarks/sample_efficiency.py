@@ -1,0 +1,99 @@
+"""Plain vs residual PPO: success against env steps, and the steps each needs to reach the controller.
+
+    python benchmarks/sample_efficiency.py --runs runs/plain runs/residual --tasks Stapler SprayerTrigger \
+        --png docs/images/sample_efficiency.png
+
+Reads each run's ``tb/progress.csv`` (the success rate of the training rollouts, which are stochastic
+and start from random grasps of the training set), smooths it over ``--window`` PPO iterations, and
+prints, per task, the first step where each kind of run reached the task controller's success on the
+same grasp set (``results/controller/table_ii``, rule grasps of seen objects). Side by side in one run;
+the curves are one seed each unless the folders hold more (``<Task>_rule_s<seed>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+TASK_OF = {"Stapler": "stapler", "SprayerPress": "sprayer_press", "SprayerTrigger": "sprayer_trigger",
+           "BottleCap": "bottle", "PenPress": "pen"}
+
+
+def curve(run: Path, window: int) -> tuple[np.ndarray, np.ndarray]:
+    with (run / "tb" / "progress.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("episode/success_rate") not in (None, "")]
+    steps = np.array([float(r["time/total_timesteps"]) for r in rows])
+    rate = np.array([float(r["episode/success_rate"]) for r in rows])
+    # Full windows only: the first iterations hold a handful of episodes each.
+    smooth = np.array([rate[i - window + 1: i + 1].mean() for i in range(window - 1, len(rate))])
+    return steps[window - 1:], smooth
+
+
+def controller_rate(task: str, results: Path) -> float | None:
+    path = results / f"{TASK_OF[task]}__rule__seen__policy-controller.json"
+    if not path.is_file():
+        return None
+    episodes = [e for e in json.loads(path.read_text())["episodes"] if not e.get("skipped")]
+    return float(np.mean([e["success"] for e in episodes])) if episodes else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", nargs="+", type=Path, required=True, help="folders of <Task>_rule_s<seed> runs")
+    parser.add_argument("--tasks", nargs="+", default=["Stapler", "SprayerTrigger"])
+    parser.add_argument("--window", type=int, default=10, help="PPO iterations in the rolling mean")
+    parser.add_argument("--controller-results", type=Path, default=Path("results/controller/table_ii"))
+    parser.add_argument("--png", type=Path, default=None)
+    args = parser.parse_args()
+    from dextog_gym.tables import format_table
+
+    rows, curves = [], []
+    for task in args.tasks:
+        target = controller_rate(task, args.controller_results)
+        for folder in args.runs:
+            for run in sorted(folder.glob(f"{task}_rule_s*")):
+                if not (run / "tb" / "progress.csv").is_file():
+                    continue
+                base = json.loads((run / "config.json").read_text())["hyperparams"].get("base", "none")
+                steps, smooth = curve(run, args.window)
+                hit = target is not None and bool((smooth >= target).any())
+                reached = steps[np.argmax(smooth >= target)] if hit else None
+                label = "residual" if base == "controller" else "plain"
+                curves.append((task, label, run.name, steps, smooth))
+                rows.append([task, label, run.name, f"{int(steps[-1])}", f"{100 * smooth[-1]:.0f}%",
+                             "-" if target is None else f"{100 * target:.0f}%",
+                             "not within the run" if reached is None else f"{int(reached)}"])
+    print(format_table(["task", "PPO", "run", "steps", f"final success (mean of {args.window} iterations)",
+                        "controller", "steps to reach the controller"], rows))
+    if args.png:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, len(args.tasks), figsize=(5 * len(args.tasks), 3.4), dpi=110, squeeze=False)
+        for ax, task in zip(axes[0], args.tasks):
+            for t, label, name, steps, smooth in curves:
+                if t == task:
+                    ax.plot(steps, 100 * smooth, label=f"{label} ({name})")
+            target = controller_rate(task, args.controller_results)
+            if target is not None:
+                ax.axhline(100 * target, color="grey", linestyle="--", label="controller alone")
+            ax.set_title(task)
+            ax.set_xlabel("env steps")
+            ax.set_ylabel("training success (%)")
+            ax.set_ylim(0, 100)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        args.png.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.png)
+        print(f"chart: {args.png}")
+
+
+if __name__ == "__main__":
+    main()

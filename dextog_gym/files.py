@@ -69,25 +69,35 @@ class FolderInUseError(RuntimeError):
 
 
 @contextlib.contextmanager
-def exclusive_lock(target: str | os.PathLike, what: str = "output"):
-    """Hold ``<target>.lock`` (or ``<folder>/.lock``) for the block; fail at once if another process holds it.
+def exclusive_lock(target: str | os.PathLike, what: str = "output", wait: float = 0.0):
+    """Hold ``<target>.lock`` (or ``<folder>/.lock``) for the block.
 
-    ``flock`` locks die with their process, so a killed run never leaves a stale lock behind; the file
-    itself stays (it records the last holder's pid, which the error quotes).
+    With ``wait=0`` (run folders, outputs) another holder is an error at once; with ``wait > 0`` (a short
+    read-modify-write such as a cache update) we wait our turn up to ``wait`` seconds first. ``flock``
+    locks die with their process, so a killed run never leaves a stale lock behind; the file itself stays
+    (it records the last holder's pid, which the error quotes).
     """
     import fcntl
+    import time
 
     target = Path(target)
     lock_path = target / ".lock" if target.is_dir() else target.with_name(target.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
-            raise FolderInUseError(f"{target}: this {what} is in use by another process (pid {holder}); wait for it "
-                                   f"to finish or choose another path") from None
+        deadline, delay = time.monotonic() + wait, 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.05)
+                    continue
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+                raise FolderInUseError(f"{target}: this {what} is in use by another process (pid {holder}); wait "
+                                       f"for it to finish or choose another path") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield lock_path

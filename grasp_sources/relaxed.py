@@ -78,7 +78,7 @@ class RelaxedRuleSource:
         if len(raw) == 0:
             raise ValueError(f"no isf grasps for {obj.id}")
         entry = None if live or self.pool != DEFAULT_POOL else _shipped_ranking().get(obj.id)
-        if entry is not None and entry["isf_sha256"] == sha256_file(path) and len(entry["rows"]) <= len(raw):
+        if entry is not None and entry["isf_sha256"] == source.sha256 and len(entry["rows"]) <= len(raw):
             order, residual = np.asarray(entry["rows"], dtype=np.int64), np.asarray(entry["residual_m"], np.float64)
         else:
             order, residual = self._rank(obj, task, raw)

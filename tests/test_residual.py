@@ -22,8 +22,11 @@ def _zero_bundle(meta: dict) -> PolicyBundle:
     return PolicyBundle(ENV, layers, "tanh", np.zeros(94), np.ones(94), 10.0, meta=meta)
 
 
-def _trajectory(env, act, steps: int = 25) -> np.ndarray:
+def _trajectory(env, act, steps: int = 25, on_reset=None) -> np.ndarray:
+    """Observations of one seeded episode; ``on_reset(env)`` runs right after the reset (a policy's reset)."""
     obs, _ = env.reset(seed=4)
+    if on_reset is not None:
+        on_reset(env)
     out = [obs]
     for _ in range(steps):
         obs, *_ = env.step(act(obs))
@@ -34,17 +37,12 @@ def _trajectory(env, act, steps: int = 25) -> np.ndarray:
 def test_a_zero_residual_is_exactly_the_controller():
     plain = dextog_gym.make(ENV, objects=["stapler_000"], disable_env_checker=True)
     controller = TaskController("stapler")
-    obs, _ = plain.reset(seed=4)
-    controller.reset(plain)
-    expected = [obs]
-    for _ in range(25):
-        obs, *_ = plain.step(controller.act(obs))
-        expected.append(obs)
+    expected = _trajectory(plain, controller.act, on_reset=controller.reset)
     plain.close()
     wrapped = ResidualAction(dextog_gym.make(ENV, objects=["stapler_000"], disable_env_checker=True), 0.5)
     got = _trajectory(wrapped, lambda obs: np.zeros(30))
     wrapped.close()
-    np.testing.assert_array_equal(got, np.array(expected))
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_the_residual_policy_acts_as_the_training_wrapper_does():
@@ -53,17 +51,12 @@ def test_the_residual_policy_acts_as_the_training_wrapper_does():
     policy = policy_for(bundle, ENV)
     assert isinstance(policy, ResidualPolicy)
     a = dextog_gym.make(ENV, objects=["stapler_000"], disable_env_checker=True)
-    obs, _ = a.reset(seed=4)
-    policy.reset(a)
-    evaluated = [obs]
-    for _ in range(25):
-        obs, *_ = a.step(policy.act(obs))
-        evaluated.append(obs)
+    evaluated = _trajectory(a, policy.act, on_reset=policy.reset)
     a.close()
     b = ResidualAction(dextog_gym.make(ENV, objects=["stapler_000"], disable_env_checker=True), 0.5)
     trained = _trajectory(b, bundle.act)
     b.close()
-    np.testing.assert_array_equal(trained, np.array(evaluated))
+    np.testing.assert_array_equal(trained, evaluated)
 
 
 def test_compose_clips_and_bad_settings_are_refused():

@@ -34,6 +34,11 @@ class FileSource:
         return f"FileSource({str(self.path)!r}, {len(self._grasps)} grasps, {len(self.object_ids())} objects)"
 
     @property
+    def sha256(self) -> str:
+        """The file's sha256, computed once when it was loaded."""
+        return self._sha256
+
+    @property
     def grasps(self) -> Grasps:
         """Everything in the file."""
         return self._grasps

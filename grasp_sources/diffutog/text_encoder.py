@@ -13,20 +13,18 @@ process's in-memory view can erase sentences another one added.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
-import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dextog_gym.files import atomic_write, sha256_text
+from dextog_gym.files import FolderInUseError, atomic_write, exclusive_lock, sha256_text
 from dextog_gym.grasp_sources.diffutog.language import (
     TASKS,
     agnostic_sentences,
@@ -143,38 +141,6 @@ def _shipped_index(path: Path) -> tuple[dict[str, int], np.ndarray]:
     return {str(k): i for i, k in enumerate(keys)}, vecs
 
 
-class CacheLockTimeout(TimeoutError):
-    """Another process held the user-cache lock for longer than the timeout."""
-
-
-@contextlib.contextmanager
-def _blocking_lock(path: Path, timeout: float) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` for the block, waiting up to ``timeout`` seconds.
-
-    ``files.exclusive_lock`` fails at once (right for run folders); a cache writer should instead wait its
-    turn, which is short. ``flock`` dies with its process, so a killed writer never leaves the cache locked.
-    """
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        delay = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise CacheLockTimeout(f"{path} held by another process for over {timeout:g} s") from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-        yield
-    finally:
-        os.close(fd)  # releases the flock
-
-
 class TextEncoder:
     """Sentence -> unit-norm float32 [384] embedding, cache first, model only on misses."""
 
@@ -196,10 +162,6 @@ class TextEncoder:
     @property
     def meta_path(self) -> Path:
         return self.cache_dir / "meta.json"
-
-    @property
-    def lock_path(self) -> Path:
-        return self.cache_dir / "embeddings.npz.lock"
 
     def _read_user_cache(self, stacklevel: int) -> tuple[list[str], np.ndarray] | None:
         """(keys, vectors) on disk; None when absent, or corrupt/mismatched (warned once, then rebuilt)."""
@@ -236,7 +198,7 @@ class TextEncoder:
         """
         meta = json.dumps(_meta(), indent=1).encode()
         try:
-            with _blocking_lock(self.lock_path, self.lock_timeout):
+            with exclusive_lock(self.npz_path, what="text-embedding cache", wait=self.lock_timeout):
                 on_disk = self._read_user_cache(stacklevel=4)
                 keys, vecs = on_disk if on_disk is not None else ([], np.zeros((0, EMBED_DIM), np.float32))
                 have = set(keys)
@@ -246,7 +208,7 @@ class TextEncoder:
                 key_array = np.asarray(keys, dtype=_KEY_DTYPE)
                 atomic_write(self.meta_path, lambda fh: fh.write(meta))
                 atomic_write(self.npz_path, lambda fh: np.savez(fh, keys=key_array, vectors=vecs))
-        except (OSError, CacheLockTimeout) as exc:  # read-only home, a stuck writer: keep working from memory
+        except (OSError, FolderInUseError) as exc:  # read-only home, a stuck writer: keep working from memory
             warnings.warn(f"could not write text-embedding cache {self.cache_dir}: {exc}", stacklevel=3)
             return
         self._set_view(keys, vecs)  # now also holds what other processes added

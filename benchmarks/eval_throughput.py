@@ -1,6 +1,6 @@
 """Grasp-set evaluation throughput: rollouts per second with 1 and N worker processes, side by side.
 
-    python benchmarks/eval_throughput.py [--policy stapler_rule] [--grasps rule] [--episodes 24]
+    python benchmarks/eval_throughput.py [--policy stapler_rule_residual] [--grasps rule] [--episodes 24]
 
 Runs the same jobs (first grasps of the first objects, full 100-step episodes) with 1 worker and
 with one worker per core, and prints rollouts/s, env steps/s and the speed-up. Worker start-up
@@ -18,7 +18,7 @@ from dextog_gym.policies.evaluate import EvalRequest, evaluate
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--policy", default="stapler_rule")
+    ap.add_argument("--policy", default="stapler_rule_residual")
     ap.add_argument("--grasps", default="rule")
     ap.add_argument("--objects", type=int, default=4, help="first N seen objects")
     ap.add_argument("--grasps-per-object", type=int, default=6)

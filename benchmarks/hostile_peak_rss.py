@@ -133,7 +133,7 @@ def main() -> None:
     from dextog_gym.tables import format_table
 
     shipped_grasps = max(REPO.glob("assets/grasps/*/*.npz"), key=lambda p: (p.stat().st_size, p.name))
-    shipped_bundle = REPO / "policies" / "reference" / "stapler_rule"
+    shipped_bundle = REPO / "policies" / "reference" / "stapler_rule_ppo30k"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         per_object = storage.MAX_GRASPS_PER_OBJECT

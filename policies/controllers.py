@@ -12,7 +12,8 @@ the others only hold), and the task joint's axis (the cap is turned about it). T
 
 It never re-grasps: the hand may tighten, lift and move the task fingers, but it does not open,
 slide or move to new contacts, so a success is the grasp's. ``grasp_kept`` in the episode record says
-whether the pads that touched at the start still touch after the lift.
+whether the pads that touched at the start still touch after the lift (for the fixed bottle: once the
+cap is turned).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dextog_gym.envs.actions import ACTION_SIZE, JOINT_RAD
+from dextog_gym.envs.actions import ACTION_SIZE, JOINT_RAD, ROTATION_RAD, TRANSLATION_M
 from dextog_gym.hand import model
 from dextog_gym.hand.grip import CLOSED, SQUEEZE_RAD, SQUEEZED
+from dextog_gym.hand.transforms import axis_angle_to_matrix
 
 GRIP_STEPS = 2  # the squeeze in two steps of ≤ JOINT_RAD each
 LIFT_TARGET_M = 0.13  # object rise to reach: past ĥ = 0.10 m with room to sag while pressing
@@ -99,7 +101,8 @@ class TaskController:
         return float(np.clip(self.env.scene.theta(), 0.0, 1.0))
 
     def grasp_kept(self) -> bool | None:
-        """Did the pads that touched at the start still touch after the lift (None: no lift phase ended)."""
+        """Did the pads that touched at the start still touch after the lift — for a fixed object (bottle),
+        when the cap first reached ``THETA_DONE`` (None: that moment never came)."""
         if self.lift_contacts is None:
             return None
         return bool(self.start_contacts) and self.start_contacts <= self.lift_contacts
@@ -141,6 +144,8 @@ class TaskController:
         # task: drive θ up, keep the object lifted
         theta = self._theta()
         self.theta_log.append(theta)
+        if self.env.fixed and self.lift_contacts is None and theta >= THETA_DONE:
+            self.lift_contacts = self.env.scene.touching_fingers()
         if not self.env.fixed and self._lift() < KEEP_LIFT_M:
             a[2] = 0.5
         if theta < THETA_DONE:
@@ -148,10 +153,26 @@ class TaskController:
             stalled = (len(self.theta_log) > STALL_STEPS
                        and theta - self.theta_log[-1 - STALL_STEPS] < STALL_THETA)
             if self.motion.twist:
-                a[3:6] = self._twist_axis() * self.motion.twist_speed
+                a[:6] = self._twist_about_cap()
                 a[6:] = close(SQUEEZED, speed)  # the pads must turn the cap, not slide on it
             else:
                 a[6:] = close(self.task_mask, 1.0 if stalled else speed)
+        return a
+
+    def _twist_about_cap(self) -> np.ndarray:
+        """Wrist action turning the hand about the cap's own axis (not the palm centre, which the action's
+        rotation turns about): the translation (I − R)(c − P) moves the pivot P so that the pads circle the
+        cap centre c instead of being dragged sideways off it."""
+        axis = self._twist_axis()
+        angle = self.motion.twist_speed * ROTATION_RAD
+        targets = self.env.targets
+        pivot = targets.wrist_pos + targets.wrist_rot @ targets.pivot_local
+        cap = self.env.scene.functional_point()
+        turn = axis_angle_to_matrix(axis, angle)
+        shift = (np.eye(3) - turn) @ (cap - pivot)
+        a = np.zeros(6)
+        a[:3] = np.clip(shift / TRANSLATION_M, -1.0, 1.0)
+        a[3:6] = axis * self.motion.twist_speed
         return a
 
     def _twist_axis(self) -> np.ndarray:

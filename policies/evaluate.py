@@ -24,6 +24,7 @@ from dextog_gym.files import sha256_file
 from dextog_gym.paths import package_data
 from dextog_gym.policies.bundle import PolicyBundle
 from dextog_gym.policies.eval_pool import PartialResults, job_key, plan_key, run_parallel, run_serial
+from dextog_gym.policies import REFERENCE_POLICY_DATA
 from dextog_gym.policies.provenance import machine_info, versions
 
 REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
@@ -50,13 +51,13 @@ CONTROLLER = "controller"  # the training-free task controller of the env's task
 
 
 def resolve_policy(spec: str, env_id: str | None) -> Path:
-    """``reference`` (needs env_id), a reference name like ``stapler_rule``, or a folder."""
+    """``reference`` (needs env_id), a reference name like ``stapler_rule_residual``, or a folder."""
     if spec == "reference":
         if env_id is None:
             raise ValueError("--policy reference needs --env (which task's reference policy?)")
         from dextog_gym.envs.table import TASK_OF_ENV
 
-        return REFERENCE_DIR / f"{TASK_OF_ENV[env_id]}_rule"
+        return REFERENCE_DIR / f"{TASK_OF_ENV[env_id]}_{REFERENCE_POLICY_DATA}"
     path = Path(spec)
     if not path.exists() and (REFERENCE_DIR / spec).is_dir():
         return REFERENCE_DIR / spec

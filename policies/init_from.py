@@ -1,6 +1,6 @@
 """Starting a training run from committed weights (``dextog train --init``), so verifiers keep improving.
 
-Two sources: a policy bundle (a reference name such as ``stapler_rule``, or a bundle folder), whose
+Two sources: a policy bundle (a reference name such as ``stapler_rule_residual``, or a bundle folder), whose
 actor layers and observation normalisation are copied into the new PPO model; or a checkpoint ``.zip``
 of one of our runs, read as tensors only (never ``PPO.load``, which unpickles). The critic of a bundle
 start is fresh (bundles hold the actor only). Every mismatch is refused before training starts.

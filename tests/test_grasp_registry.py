@@ -191,7 +191,7 @@ def test_cli_grasps_os_abort_is_refused_and_the_process_survives(tmp_path):
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "DEXTOG_ALLOW_IMPORT"}
-    proc = subprocess.run([sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--policy", "stapler_rule",
+    proc = subprocess.run([sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--policy", "stapler_rule_residual",
                            "--grasps", "os:abort", "--objects", "stapler_000", "--workers", "1", "--no-progress"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr  # os.abort would have been rc -6 / 134

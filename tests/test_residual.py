@@ -94,11 +94,11 @@ def test_init_from_a_bundle_starts_from_its_actor(tmp_path, capsys):
     from dextog_gym.policies.evaluate import REFERENCE_DIR
 
     out = tmp_path / "from_ref"
-    assert main(["train", "--env", ENV, "--timesteps", "100", "--n-envs", "1", "--base", "none", "--init", "stapler_rule",
+    assert main(["train", "--env", ENV, "--timesteps", "100", "--n-envs", "1", "--base", "none", "--init", "stapler_rule_ppo30k",
                  "--out", str(out), "--no-progress"]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["init"] == str(REFERENCE_DIR / "stapler_rule") and len(config["init_sha256"]) == 64
-    assert main(["train", "--env", ENV, "--timesteps", "100", "--n-envs", "1", "--init", "stapler_rule",
+    assert config["init"] == str(REFERENCE_DIR / "stapler_rule_ppo30k") and len(config["init_sha256"]) == 64
+    assert main(["train", "--env", ENV, "--timesteps", "100", "--n-envs", "1", "--init", "stapler_rule_ppo30k",
                  "--out", str(tmp_path / "mismatch"), "--no-progress"]) == 2  # a paper-protocol actor as a residual
     assert "cannot start a run with base 'controller'" in capsys.readouterr().err
     ckpt = next((out / "checkpoints").glob("step_*.zip"))

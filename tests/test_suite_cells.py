@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from dextog_gym.policies import REFERENCE_POLICY_DATA
 from dextog_gym.policies.evaluate import EvalRequest
 from dextog_gym.policies.report import load_result
 from dextog_gym.workflows import suite
@@ -35,7 +36,7 @@ def calls(monkeypatch) -> list[EvalRequest]:
 
 @pytest.fixture
 def policies(tmp_path) -> Path:
-    folder = tmp_path / "policies" / f"{TASK}_rule"
+    folder = tmp_path / "policies" / f"{TASK}_{REFERENCE_POLICY_DATA}"
     folder.mkdir(parents=True)
     (folder / "policy.npz").write_bytes(b"weights v1")
     (folder / "policy.json").write_text('{"env_id": "x"}')
@@ -65,10 +66,25 @@ def test_same_inputs_reuse_and_a_changed_option_reruns(tmp_path, policies, calls
     assert len(calls) == 2 and rerun[0]["meta"]["max_grasps_per_object"] == 3
     assert "re-running" in capsys.readouterr().err
     # The file was overwritten: the old option is now the stale one.
-    assert load_result(cell_path(tmp_path / "out", TASK, src, "seen", "rule"))["meta"]["max_grasps_per_object"] == 3
+    assert load_result(cell_path(tmp_path / "out", TASK, src, "seen", REFERENCE_POLICY_DATA))["meta"]["max_grasps_per_object"] == 3
     for change in ({"episodes_per_grasp": 2}, {"seed": 1}, {"max_objects": 2}):
         run_suite(request(tmp_path, policies, (src,), **change))
     assert len(calls) == 5
+
+
+def test_changed_simulation_or_verifier_code_reruns(tmp_path, policies, calls, monkeypatch):
+    """Physics or controller code decides the numbers as much as the weights do."""
+    src = grasp_file(tmp_path / "a" / "g.npz", b"grasps A")
+    run_suite(request(tmp_path, policies, (src,)))
+    inputs = suite.cell_inputs(request(tmp_path, policies, (src,)), TASK, src, "seen")
+    assert set(inputs["simulation"]) == set(suite.SIMULATION_MODULES) and "controllers.py" in inputs["policy"]
+    monkeypatch.setattr(suite, "simulation_inputs", lambda: {"dextog_gym.physics": "changed"})
+    run_suite(request(tmp_path, policies, (src,)))
+    assert len(calls) == 2
+    real = suite.sha256_file
+    monkeypatch.setattr(suite, "sha256_file", lambda p: "edited" if Path(p).name == "controllers.py" else real(p))
+    run_suite(request(tmp_path, policies, (src,)))
+    assert len(calls) == 3
 
 
 def test_fresh_always_reruns(tmp_path, policies, calls):
@@ -81,7 +97,7 @@ def test_fresh_always_reruns(tmp_path, policies, calls):
 def test_same_stem_different_files_are_separate_cells(tmp_path, policies, calls):
     a = grasp_file(tmp_path / "a" / "g.npz", b"grasps A")
     b = grasp_file(tmp_path / "b" / "g.npz", b"grasps B")
-    assert cell_path(tmp_path / "out", TASK, a, "seen", "rule") != cell_path(tmp_path / "out", TASK, b, "seen", "rule")
+    assert cell_path(tmp_path / "out", TASK, a, "seen", REFERENCE_POLICY_DATA) != cell_path(tmp_path / "out", TASK, b, "seen", REFERENCE_POLICY_DATA)
     res = run_suite(request(tmp_path, policies, (a, b)))
     assert [r["meta"]["grasps"] for r in res] == [a, b] and len(calls) == 2
     res = run_suite(request(tmp_path, policies, (b, a)))  # both reused, each its own
@@ -101,10 +117,10 @@ def test_same_file_new_contents_reruns(tmp_path, policies, calls, capsys):
 def test_policy_change_reruns(tmp_path, policies, calls):
     src = grasp_file(tmp_path / "g.npz", b"grasps")
     run_suite(request(tmp_path, policies, (src,)))
-    (policies / f"{TASK}_rule" / "policy.npz").write_bytes(b"weights v2")
+    (policies / f"{TASK}_{REFERENCE_POLICY_DATA}" / "policy.npz").write_bytes(b"weights v2")
     run_suite(request(tmp_path, policies, (src,)))
     assert len(calls) == 2
-    (policies / f"{TASK}_rule" / "policy.json").write_text('{"env_id": "y"}')
+    (policies / f"{TASK}_{REFERENCE_POLICY_DATA}" / "policy.json").write_text('{"env_id": "y"}')
     run_suite(request(tmp_path, policies, (src,)))
     assert len(calls) == 3
 
@@ -127,7 +143,7 @@ def _edit_meta(path: Path, edit) -> None:
 def test_edited_or_corrupt_cell_reruns(tmp_path, policies, calls, capsys, damage):
     src = grasp_file(tmp_path / "g.npz", b"grasps")
     run_suite(request(tmp_path, policies, (src,)))
-    path = cell_path(tmp_path / "out", TASK, src, "seen", "rule")
+    path = cell_path(tmp_path / "out", TASK, src, "seen", REFERENCE_POLICY_DATA)
     if damage == "key":
         _edit_meta(path, lambda d: d["meta"].update(cell_key="0" * 64))
     elif damage == "no_key":
@@ -150,7 +166,7 @@ def test_edited_or_corrupt_cell_reruns(tmp_path, policies, calls, capsys, damage
 
 def test_a_stem_only_cell_of_a_grasp_file_is_retired(tmp_path, policies, calls, capsys):
     src = grasp_file(tmp_path / "g.npz", b"grasps")
-    legacy = tmp_path / "out" / f"{TASK}__g__seen__policy-rule.json"
+    legacy = tmp_path / "out" / f"{TASK}__g__seen__policy-{REFERENCE_POLICY_DATA}.json"
     legacy.parent.mkdir()
     legacy.write_text(json.dumps({"meta": {"env_id": "e", "task": TASK, "grasps": src, "objects": "seen"},
                                   "episodes": []}))
@@ -158,7 +174,7 @@ def test_a_stem_only_cell_of_a_grasp_file_is_retired(tmp_path, policies, calls, 
     assert len(calls) == 1 and not legacy.exists()
     assert legacy.with_name(legacy.name + ".stale").is_file()
     assert [p.name for p in (tmp_path / "out").glob("*.json")] == [cell_path(tmp_path / "out", TASK, src, "seen",
-                                                                             "rule").name]
+                                                                             REFERENCE_POLICY_DATA).name]
 
 
 def test_a_second_benchmark_into_the_same_out_is_refused(tmp_path, policies, calls):

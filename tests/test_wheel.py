@@ -73,7 +73,7 @@ def test_wheel_carries_the_run_time_data_and_only_dextog_gym(installed):
                  "dextog_gym/assets/objects/stapler/stapler_000/annotation.json",
                  "dextog_gym/assets/grasps/rule/stapler_000.npz", "dextog_gym/assets/grasps/rule_relaxed/ranking.json",
                  "dextog_gym/assets/diffutog/diffutog.npz", "dextog_gym/policies/hyperparams/ppo.yml",
-                 "dextog_gym/policies/reference/stapler_rule/policy.npz",
+                 "dextog_gym/policies/reference/stapler_rule_residual/policy.npz",
                  "dextog_gym/grasp_sources/diffutog/data/text_embeddings.npz"):
         assert must in names, must
     assert not any("/train_data/" in n for n in names), "training data is not run-time data"
@@ -96,7 +96,7 @@ def test_dextog_evaluate_runs_from_a_user_folder(installed):
     _, python, user = installed
     dextog = python.parent / "dextog"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DEXTOG_ASSETS")}
-    proc = _run([str(dextog), "evaluate", "--policy", "stapler_rule", "--grasps", "rule", "--objects", "stapler_000",
+    proc = _run([str(dextog), "evaluate", "--policy", "stapler_rule_residual", "--grasps", "rule", "--objects", "stapler_000",
                  "--max-grasps-per-object", "2", "--workers", "1", "--format", "json", "--no-progress",
                  "--out", "eval.json"], user, env | {"PYTHONPATH": str(user)})
     result = json.loads((user / "eval.json").read_text())

@@ -13,9 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from dextog_gym.envs.table import ENV_IDS
 
     p = sub.add_parser("evaluate", **examples(
-                           "dextog evaluate --policy stapler_rule --grasps rule --objects unseen "
+                           "dextog evaluate --policy stapler_rule_residual --grasps rule --objects unseen "
                            "--max-grasps-per-object 12 --workers 2",
-                           "dextog evaluate --policy stapler_rule --grasps my_grasps.npz --objects all --format csv "
+                           "dextog evaluate --policy stapler_rule_residual --grasps my_grasps.npz --objects all --format csv "
                            "--out eval.json",
                            "dextog evaluate --policy controller --env DexTOG/BottleCap-v0 --grasps isf --objects seen "
                            "--sample-grasps-per-object 8"),
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "and per-task success (latched, at the end, lift-only), mean return and per-term "
                                    "returns; --out keeps every episode as JSON for `dextog table`.")
     p.add_argument("--policy", required=True,
-                   help="policy folder (policy.npz + policy.json), a reference name like stapler_rule, "
+                   help="policy folder (policy.npz + policy.json), a reference name like stapler_rule_residual, "
                         "'reference' (with --env), or 'controller' (with --env: the training-free task controller)")
     p.add_argument("--grasps", default="rule", help="grasp source name (rule, isf, rule_relaxed, ...) or a .npz file")
     p.add_argument("--objects", default="seen", help="seen, unseen, all, or comma-separated object ids")

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dextog",
         description="dextog_gym: task-oriented dexterous grasping benchmark (Shadow Hand, PyBullet, CPU).",
         **examples("dextog assets list --split unseen",
-                   "dextog evaluate --policy stapler_rule --grasps rule --objects unseen --max-grasps-per-object 12",
+                   "dextog evaluate --policy stapler_rule_residual --grasps rule --objects unseen --max-grasps-per-object 12",
                    "dextog benchmark --sources rule,isf --max-objects 2 --max-grasps-per-object 2",
                    "dextog grasps generate --source diffutog --objects unseen --per-object 16 --out my_grasps",
                    "dextog evaluate --help"),

@@ -15,23 +15,23 @@ training run's initial value, so the export is for acting and fine-tuning, not v
 Provenance (bundle meta, env id, the check) is in the zip: model.dextog_provenance.
 
   from stable_baselines3 import PPO
-  model = PPO.load("stapler_rule.zip", device="cpu")
+  model = PPO.load("stapler_rule_ppo30k.zip", device="cpu")
   action, _ = model.predict(obs, deterministic=True)
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("policy", **examples("dextog policy export stapler_rule --sb3 stapler_rule.zip"),
+    p = sub.add_parser("policy", **examples("dextog policy export stapler_rule_ppo30k --sb3 stapler_rule_ppo30k.zip"),
                        help="export a policy bundle to other formats",
                        description="Work with a policy bundle (policy.npz + policy.json): a shipped reference "
-                                   "policy such as stapler_rule,\nor the policy/ folder of a `dextog train` run.")
+                                   "policy such as stapler_rule_ppo30k,\nor the policy/ folder of a `dextog train` run.")
     actions = p.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     e = actions.add_parser("export", **examples(
-                               "dextog policy export stapler_rule --sb3 stapler_rule.zip",
+                               "dextog policy export stapler_rule_ppo30k --sb3 stapler_rule_ppo30k.zip",
                                "dextog policy export runs/Stapler_rule_s0/policy --sb3 exports/stapler_mine.zip"),
                            help="write the policy as a stable-baselines3 PPO zip", description=EXPORT_DESCRIPTION)
     e.add_argument("name", metavar="NAME",
-                   help="a reference policy name (stapler_rule, pen_isf, ...) or a bundle folder")
+                   help="a reference policy name (stapler_rule_ppo30k, pen_isf_ppo30k, ...) or a bundle folder")
     e.add_argument("--sb3", required=True, type=Path, metavar="OUT.zip",
                    help="the stable-baselines3 zip to write (replaced if it exists)")
     e.set_defaults(func=run_export)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
+from dextog_gym.policies import REFERENCE_POLICY_DATA
 
 BENCHMARK_EXAMPLES = examples(
     "dextog benchmark --sources rule,isf --max-objects 2 --max-grasps-per-object 2 --png table_ii.png",
@@ -40,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--splits", default="seen,unseen", help="comma-separated object splits (default: %(default)s)")
     b.add_argument("--policies", type=Path, default=None, help="folder of <task>_<data> policies "
                                                              "(default: policies/reference)")
-    b.add_argument("--policy-data", default="rule", help="use the <task>_<this> policies (default: %(default)s)")
+    b.add_argument("--policy-data", default=REFERENCE_POLICY_DATA,
+                   help="use the <task>_<this> policies: rule_residual, isf_residual (residual verifiers), "
+                        "rule_ppo30k, isf_ppo30k (the paper's protocol, 30k steps) (default: %(default)s)")
     b.add_argument("--max-objects", type=int, default=None, help="evaluate at most this many objects per split "
                                                                  "(default: all)")
     b.add_argument("--max-grasps-per-object", type=int, default=None,

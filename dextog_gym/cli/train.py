@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--hyperparams", type=Path, default=None, help="another ppo.yml")
     p.add_argument("--init", default=None, metavar="POLICY",
-                   help="start from a policy bundle (a reference name such as stapler_rule, or a folder) or a "
+                   help="start from a policy bundle (a reference name such as stapler_rule_residual, or a folder) or a "
                         "checkpoint .zip of one of our runs; its actor and normalisation are copied")
     p.add_argument("--base", default=None, choices=("controller", "none"),
                    help="controller: learn a residual on the task controller (the reference verifiers); none: the "

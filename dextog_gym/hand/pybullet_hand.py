@@ -20,7 +20,17 @@ from dextog_gym.hand.urdf import parse_urdf
 # virtual joints: the URDF root stays the real root, so pybullet joint indices are exactly the 24
 # hand joints and link frames are the URDF ones; the constraint's force cap makes the wrist give
 # way to contacts like a compliant arm would, and moving the target (``drive_wrist``) moves the hand.
-WRIST_MAX_FORCE = 300.0  # N; holds the 5.3 kg hand (4 kg of it the forearm ballast) plus a 300 g object
+# N; holds the 5.3 kg hand (4 kg of it the forearm ballast) plus a 300 g object (55 N) with room to
+# accelerate a lift. It was 300 N: random actions then wedged the thumb against a fixed bottle 0.045 rad
+# past THJ3's limit; at 150 N the worst is 0.019 rad and the controller's success does not drop
+# (benchmarks/physics_fidelity.py).
+WRIST_MAX_FORCE = 150.0
+# The MJCF gives every hand joint armature="0.001" (kg m²: the reflected inertia of the drive), which a
+# URDF cannot express, so it is added to each joint's child link inertia at load (about all three axes:
+# added about the joint axis alone, PGS still let contacts push joints 0.6 rad past their limits). The
+# bare 2–16 g links (1e-5 kg m²) made the solver give way: random actions pushing into objects drove
+# joints up to 0.72 rad past their URDF limits in 14–31 % of steps; with it, at most 0.02 rad.
+JOINT_ARMATURE = 0.001
 # Position-servo gains of pybullet's joint motors (per-step velocity constraint, not a PD on torque):
 # stiff enough to reach targets in a few dozen steps at 240 Hz without oscillating the light links.
 POSITION_GAIN = 0.3
@@ -101,6 +111,11 @@ class ShadowHand:
             parentFrameOrientation=p.invertTransform(*inertial)[1],
             physicsClientId=client,
         )  # fmt: skip
+        if JOINT_ARMATURE > 0.0:
+            for name in model.JOINT_NAMES:
+                inertia = p.getDynamicsInfo(body, joints[name], physicsClientId=client)[2]
+                p.changeDynamics(body, joints[name], localInertiaDiagonal=[v + JOINT_ARMATURE for v in inertia],
+                                 physicsClientId=client)
         efforts = {j.name: j.effort for j in parse_urdf(path).revolute}
         hand = cls(
             client=client,

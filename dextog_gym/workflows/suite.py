@@ -22,6 +22,7 @@ from dextog_gym.envs.table import ENV_OF_TASK
 from dextog_gym.files import exclusive_lock, sha256_file, sha256_text
 from dextog_gym.objects.catalog import list_objects
 from dextog_gym.paths import grasps_dir
+from dextog_gym.policies import REFERENCE_POLICY_DATA
 from dextog_gym.policies.bundle import META_FILE, WEIGHTS_FILE
 from dextog_gym.policies.evaluate import CONTROLLER, REFERENCE_DIR, EvalRequest, evaluate
 from dextog_gym.policies.report import load_result, save_result
@@ -39,7 +40,7 @@ class SuiteRequest:
     sources: tuple[str, ...] = ("rule", "isf")
     splits: tuple[str, ...] = ("seen", "unseen")
     policies: Path = REFERENCE_DIR
-    policy_data: str = "rule"  # which reference policy: <task>_<policy_data>
+    policy_data: str = REFERENCE_POLICY_DATA  # which reference policy: <task>_<policy_data>
     max_objects: int | None = None
     max_grasps_per_object: int | None = None
     sample_grasps_per_object: int | None = None  # N grasps per object drawn across the whole set (seeded)
@@ -128,6 +129,30 @@ def controller_inputs() -> dict[str, Any]:
     return {"verifier": CONTROLLER, "controllers.py": sha256_file(Path(controllers.__file__))}
 
 
+def bundle_inputs(folder: Path) -> dict[str, Any]:
+    """A bundle's bytes, and the code that acts with it: a residual bundle adds the controller's action."""
+    import dextog_gym.policies.residual as residual
+
+    import dextog_gym.policies.controllers as controllers
+
+    return {**policy_inputs(folder), "controllers.py": sha256_file(Path(controllers.__file__)),
+            "residual.py": sha256_file(Path(residual.__file__))}
+
+
+# The modules whose code decides what an episode does (physics constants, placement, actions, reward):
+# a change to any of them (issue 16 changed the joint armature, the wrist force and the task joint's stop)
+# makes every stored cell stale, so no table mixes episodes from two simulations.
+SIMULATION_MODULES = ("dextog_gym.physics", "dextog_gym.hand.pybullet_hand", "dextog_gym.hand.grip",
+                      "dextog_gym.objects.pybullet_object", "dextog_gym.envs.scene", "dextog_gym.envs.actions",
+                      "dextog_gym.envs.dextog_env", "dextog_gym.envs.reward", "dextog_gym.envs.observation")
+
+
+def simulation_inputs() -> dict[str, str]:
+    import importlib
+
+    return {name: sha256_file(Path(importlib.import_module(name).__file__)) for name in SIMULATION_MODULES}
+
+
 def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
                 memo: dict[Path, str | None] | None = None) -> dict[str, Any]:
     """Every input that changes a cell's result (workers and progress do not: rollouts are seeded per job)."""
@@ -136,8 +161,9 @@ def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
         "dextog_gym": dextog_gym.__version__,
         "task": task,
         "env_id": ENV_OF_TASK[task],
+        "simulation": simulation_inputs(),
         "policy": (controller_inputs() if req.verifier == CONTROLLER
-                   else policy_inputs(Path(req.policies) / f"{task}_{req.policy_data}")),
+                   else bundle_inputs(Path(req.policies) / f"{task}_{req.policy_data}")),
         "grasps": grasp_inputs(source, task, split, req.max_objects, memo),
         "objects": split,
         "max_objects": req.max_objects,

@@ -6,8 +6,9 @@
 Reads each run's ``tb/progress.csv`` (the success rate of the training rollouts, which are stochastic
 and start from random grasps of the training set), smooths it over ``--window`` PPO iterations, and
 prints, per task, the first step where each kind of run reached the task controller's success on the
-same grasp set (``results/controller/table_ii``, rule grasps of seen objects). Side by side in one run;
-the curves are one seed each unless the folders hold more (``<Task>_rule_s<seed>``).
+same grasp set (``results/controller/table_ii``, rule grasps of seen objects). Side by side in one run.
+Every ``<Task>_rule_s<seed>`` run in the folders is read: a row per run, a summary row per kind when there
+are several seeds, and the chart shows the mean over seeds with the min–max band.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ TASK_OF = {"Stapler": "stapler", "SprayerPress": "sprayer_press", "SprayerTrigge
            "BottleCap": "bottle", "PenPress": "pen"}
 
 
-def curve(run: Path, window: int) -> tuple[np.ndarray, np.ndarray]:
+def curve(run: Path, window: int, max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     with (run / "tb" / "progress.csv").open() as fh:
         rows = [r for r in csv.DictReader(fh) if r.get("episode/success_rate") not in (None, "")]
+    if max_steps is not None:  # a run continued past the compared budget counts up to it only
+        rows = [r for r in rows if float(r["time/total_timesteps"]) <= max_steps]
     steps = np.array([float(r["time/total_timesteps"]) for r in rows])
     rate = np.array([float(r["episode/success_rate"]) for r in rows])
     # Full windows only: the first iterations hold a handful of episodes each.
@@ -47,6 +50,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["Stapler", "SprayerTrigger"])
     parser.add_argument("--window", type=int, default=10, help="PPO iterations in the rolling mean")
     parser.add_argument("--controller-results", type=Path, default=Path("results/controller/table_ii"))
+    parser.add_argument("--max-steps", type=int, default=None, help="compare the runs up to this many env steps")
     parser.add_argument("--png", type=Path, default=None)
     args = parser.parse_args()
     from dextog_gym.tables import format_table
@@ -59,7 +63,7 @@ def main() -> None:
                 if not (run / "tb" / "progress.csv").is_file():
                     continue
                 base = json.loads((run / "config.json").read_text())["hyperparams"].get("base", "none")
-                steps, smooth = curve(run, args.window)
+                steps, smooth = curve(run, args.window, args.max_steps)
                 hit = target is not None and bool((smooth >= target).any())
                 reached = steps[np.argmax(smooth >= target)] if hit else None
                 label = "residual" if base == "controller" else "plain"
@@ -67,6 +71,21 @@ def main() -> None:
                 rows.append([task, label, run.name, f"{int(steps[-1])}", f"{100 * smooth[-1]:.0f}%",
                              "-" if target is None else f"{100 * target:.0f}%",
                              "not within the run" if reached is None else f"{int(reached)}"])
+    for task in args.tasks:  # one summary row per kind: the seeds side by side
+        for label in ("plain", "residual"):
+            runs = [(steps, smooth) for t, lab, _, steps, smooth in curves if t == task and lab == label]
+            if len(runs) < 2:
+                continue
+            target = controller_rate(task, args.controller_results)
+            finals = [100 * smooth[-1] for _, smooth in runs]
+            hits = [int(steps[np.argmax(smooth >= target)]) if target is not None and (smooth >= target).any()
+                    else None for steps, smooth in runs]
+            reached = sorted(h for h in hits if h is not None)
+            rows.append([task, label, f"{len(runs)} seeds", f"{int(min(int(s[-1]) for s, _ in runs))}",
+                         f"{np.mean(finals):.0f}% (seeds {', '.join(f'{v:.0f}' for v in finals)})",
+                         "-" if target is None else f"{100 * target:.0f}%",
+                         f"{len(reached)} of {len(runs)} seeds" + (f", median {int(np.median(reached))}" if reached
+                                                                   else "")])
     print(format_table(["task", "PPO", "run", "steps", f"final success (mean of {args.window} iterations)",
                         "controller", "steps to reach the controller"], rows))
     if args.png:
@@ -77,9 +96,17 @@ def main() -> None:
 
         fig, axes = plt.subplots(1, len(args.tasks), figsize=(5 * len(args.tasks), 3.4), dpi=110, squeeze=False)
         for ax, task in zip(axes[0], args.tasks):
-            for t, label, name, steps, smooth in curves:
-                if t == task:
-                    ax.plot(steps, 100 * smooth, label=f"{label} ({name})")
+            for label, colour in (("plain", "tab:orange"), ("residual", "tab:blue")):
+                runs = [(steps, smooth) for t, lab, _, steps, smooth in curves if t == task and lab == label]
+                if not runs:
+                    continue
+                n = min(len(steps) for steps, _ in runs)  # seeds log the same iterations; cut to the shortest
+                grid = runs[0][0][:n]
+                stack = 100 * np.array([smooth[:n] for _, smooth in runs])
+                ax.plot(grid, stack.mean(axis=0), color=colour, label=f"{label} PPO, mean of {len(runs)} seed(s)")
+                if len(runs) > 1:
+                    ax.fill_between(grid, stack.min(axis=0), stack.max(axis=0), color=colour, alpha=0.2,
+                                    label=f"{label}: min–max over seeds")
             target = controller_rate(task, args.controller_results)
             if target is not None:
                 ax.axhline(100 * target, color="grey", linestyle="--", label="controller alone")

@@ -15,6 +15,18 @@ from dextog_gym.policies.controllers import TaskController
 from dextog_gym.policies.evaluate import EvalRequest, grasp_indices
 
 
+def distances_to_cap_axis(env) -> np.ndarray:
+    """Distances of the wrist target and of a point 10 cm ahead of it to the cap's joint axis (m)."""
+    u = env.unwrapped
+    t = u.targets
+    axis = u.scene.obj.task_joint_axis_world()
+    out = []
+    for point in (t.wrist_pos, t.wrist_pos + t.wrist_rot @ np.array([0.0, 0.0, 0.1])):
+        off = point - u.scene.functional_point()
+        out.append(np.linalg.norm(off - axis * (off @ axis)))
+    return np.array(out)
+
+
 @pytest.mark.parametrize("env_id", dextog_gym.ENV_IDS)
 def test_controller_runs_an_episode_without_regrasping(env_id):
     env = dextog_gym.make(env_id, disable_env_checker=True)
@@ -24,6 +36,7 @@ def test_controller_runs_an_episode_without_regrasping(env_id):
         controller.reset(env)
         start = env.unwrapped.targets
         wrist0, joints0 = start.wrist_pos.copy(), start.joints.copy()
+        axis0 = distances_to_cap_axis(env) if TASK_OF_ENV[env_id] == "bottle" else None
         previous = joints0.copy()
         done = False
         while not done:
@@ -40,8 +53,12 @@ def test_controller_runs_an_episode_without_regrasping(env_id):
         wrist = env.unwrapped.targets.wrist_pos
         if TASK_OF_ENV[env_id] != "bottle":
             assert np.allclose(wrist[:2], wrist0[:2], atol=1e-9)  # only a vertical lift
+        else:  # the hand turns about the cap's axis: every point of it keeps its distance to that axis
+            assert np.allclose(distances_to_cap_axis(env), axis0, atol=0.003)
         assert controller.phase == "task"
         assert controller.grasp_kept() in (True, False, None)
+        if info["theta"] >= 0.8:  # the moment grasp_kept is read came
+            assert controller.grasp_kept() is not None
     finally:
         env.close()
 

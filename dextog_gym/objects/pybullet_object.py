@@ -110,30 +110,32 @@ class ArticulatedObject:
         the force path (no press sprayer could be lifted by its button). So: once the joint leaves
         its range a strong motor holds it at the limit — a constraint, so the pull reaches the body
         — and lets go as soon as that motor would have to push the joint *out* of its range (the
-        hand pushes it back in), which makes the stop one-sided, like a real end stop.
+        hand pushes it back in), which makes the stop one-sided, like a real end stop. Where the
+        motor alone gives way too, the joint is also put back onto the stop (``PROJECT_THROUGH_STOP``),
+        with the motor still engaged, so the force path stays.
         """
         lower, upper = self.limits
         q, _, _, motor = p.getJointState(self.body, self.joint_index, physicsClientId=self.client)
-        if self._stop is None:
+        engaging = self._stop is None
+        if engaging:
             if lower - LIMIT_SLACK <= q <= upper + LIMIT_SLACK:
                 return False
             self._stop = upper if q > upper else lower
             p.setJointMotorControl2(self.body, self.joint_index, p.POSITION_CONTROL, targetPosition=self._stop,
                                     targetVelocity=0.0, force=STOP_FORCE, positionGain=STOP_GAIN, velocityGain=1.0,
                                     physicsClientId=self.client)
-        else:
-            inward = -1.0 if self._stop == upper else 1.0  # the direction from the limit into the range
+        inward = -1.0 if self._stop == upper else 1.0  # the direction from the limit into the range
+        past = (self._stop - q) * inward > LIMIT_SLACK  # pushed through the stop by more than the slack
+        if not engaging:
             inside = (q - self._stop) * inward > LIMIT_SLACK
             # pybullet reports a motor's applied force with the opposite sign (measured: a spring motor
             # pulling a joint at q < 0 back toward 0 reads negative): reported * inward > 0 means the
-            # stop is pushing the joint out of its range.
-            past = (self._stop - q) * inward > LIMIT_SLACK
+            # stop is pushing the joint out of its range — let go, unless the joint is still past it.
             if inside or (motor * inward > 0.0 and not past):
                 self._stop = None
                 self.apply_resistance()
                 return False
-        inward = -1.0 if self._stop == upper else 1.0
-        if PROJECT_THROUGH_STOP and (self._stop - q) * inward > LIMIT_SLACK:  # pushed through the stop motor
+        if past and PROJECT_THROUGH_STOP:
             p.resetJointState(self.body, self.joint_index, self._stop, 0.0, physicsClientId=self.client)
         return True
 

@@ -34,6 +34,7 @@ def _stats(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     # a verifier whose successes abandon the starting grasp measures itself, not the grasp.
     kept = [r["grasp_kept"] for r in placed if r["success"] and r.get("grasp_kept") is not None]
     out["grasp_kept"] = float(np.mean(kept)) if kept else None
+    out["grasp_kept_n"] = len(kept)  # the denominator of that share (tables give it an interval)
     out["mean_return"] = float(np.mean([r["return"] for r in placed]))
     for t in TERM_NAMES:
         out[f"mean_{t}"] = float(np.mean([r[f"return_{t}"] for r in placed]))

@@ -31,7 +31,9 @@ TRAINING_DATA_TITLES = {"isf": "Raw", "rule": "Rule-based"}
 PAPER_TABLE_IV = {"Raw": (59, 35, 5, 15, 10), "Rule-based": (84, 50, 64, 79, 20), "Ours": (85, 57, 70, 81, 26)}
 ROW_TITLES = {"ii": ("grasps", "objects"), "iv": ("training data",)}
 CHART_TITLES = {"ii": "by grasp source (Table II shape)", "iv": "by training data (Table IV shape)"}
-METRIC_TITLES = {"success": "Success", "at_end": "Success at the last step", "lift": "Lift success"}
+METRIC_TITLES = {"success": "Success", "at_end": "Success at the last step", "lift": "Lift success",
+                 "grasp_kept": "Starting grasp kept (share of successes)"}
+METRICS = tuple(METRIC_TITLES)
 FORMATS = ("markdown", "csv", "json")
 Z_95 = 1.96
 
@@ -64,7 +66,8 @@ def _cells(results: list[dict[str, Any]], key_of, key: str = "success") -> Cells
         if row is None:
             continue
         total = summarise(res)[-1]
-        rate, n = total[key], total["episodes"]
+        # grasp_kept is a share of the successes (those whose verifier reports it), the rest of placed episodes
+        rate, n = total[key], (total.get("grasp_kept_n") or 0) if key == "grasp_kept" else total["episodes"]
         successes = 0 if rate is None else round(rate * n)  # rates are means of 0/1 per placed episode
         rows.setdefault(row, {})[res["meta"]["task"]] = {"rate": rate, "n": n, "successes": successes}
     return rows

@@ -222,3 +222,23 @@ def test_markdown_intervals_are_opt_in():
     plain = to_markdown(cells, ("grasps", "objects"))
     assert "80% (n=10)" in plain and "[" not in plain
     assert "80% [49–94] (n=10)" in to_markdown(cells, ("grasps", "objects"), intervals=True)
+
+
+def test_grasp_kept_is_a_share_of_the_successes_with_its_own_n(tmp_path, capsys):
+    res = result("stapler", "rule", "seen", 8, 10)
+    kept = [True] * 6 + [False, None] + [True, True]  # 8 successes (6 kept, 1 lost, 1 unreported), 2 failures
+    for row, k in zip(res["episodes"], kept):
+        row["grasp_kept"] = k
+    save_result(res, tmp_path / "r" / "stapler__rule__seen.json")
+    cells = table_ii([json.loads((tmp_path / "r" / "stapler__rule__seen.json").read_text())], "grasp_kept")
+    assert cells[("rule", "seen")]["stapler"] == {"rate": 6 / 7, "n": 7, "successes": 6}
+    code, out, _ = run(capsys, "table", str(tmp_path / "r"), "--kind", "ii", "--metric", "grasp_kept", "--intervals")
+    assert code == 0 and "86% [49–97] (n=7)" in out
+
+
+def test_the_cli_offers_every_metric_the_tables_know():
+    from dextog_gym.policies.tables import METRICS
+
+    table = build_parser()._subparsers._group_actions[0].choices["table"]
+    metric = next(a for a in table._actions if a.dest == "metric")
+    assert tuple(metric.choices) == METRICS

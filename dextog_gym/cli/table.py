@@ -15,12 +15,13 @@ BENCHMARK_EXAMPLES = examples(
     "dextog benchmark --out demo_out/benchmark --tasks bottle,pen --sources rule,isf,diffutog --fresh --no-progress",
 )
 TABLE_EXAMPLES = examples(
-    "dextog table results/table_ii --kind ii",
-    "dextog table results/table_ii --kind ii --format csv > table_ii.csv",
-    "dextog table results/table_ii results/table_iv --kind both --format json",
-    "dextog table results/table_ii --kind ii --png docs/images/table_ii.png",
-    "dextog table results/table_ii results/table_iv --kind both --png tables.png",
-    "dextog table results/table_ii --metric lift",
+    "dextog table results/controller/table_ii --kind ii --intervals",
+    "dextog table results/controller/table_ii --kind ii --format csv > table_ii.csv",
+    "dextog table results/residual/table_ii results/residual/table_iv_isf --kind both --format json",
+    "dextog table results/controller/table_ii --kind ii --png docs/images/table_ii_controller.png",
+    "dextog table results/residual/table_ii results/residual/table_iv_isf --kind both --png tables.png",
+    "dextog table results/controller/table_ii --metric lift",
+    "dextog table results/controller/table_ii --metric grasp_kept --intervals",
 )
 
 
@@ -77,9 +78,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="which table: ii (grasp source × split), iv (training data) or both (default: both)")
     t.add_argument("--intervals", action="store_true",
                    help="show each cell's 95 %% Wilson interval in the markdown table, e.g. 68%% [55–79] (n=56)")
-    t.add_argument("--metric", default="success", choices=("success", "at_end", "lift"),
-                   help="success (held at some step, the paper's), at_end (held at the last step) or lift "
-                        "(lift criterion only) (default: success)")
+    t.add_argument("--metric", default="success", choices=("success", "at_end", "lift", "grasp_kept"),
+                   help="success (held at some step, the paper's), at_end (held at the last step), lift "
+                        "(lift criterion only) or grasp_kept (of the successes, the share whose starting pads "
+                        "still touched after the lift; n counts those successes) (default: success)")
     t.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"),
                    help="markdown tables, or csv / json rows with n and 95 %% Wilson intervals (default: markdown)")
     t.add_argument("--png", type=Path, default=None,

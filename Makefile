@@ -17,10 +17,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The training-free task controllers from the shipped grasp sets, 2 objects x 4 grasps (sampled across each set)
+# The training-free task controllers from the shipped grasp sets and the open-hand baseline, 2 objects x 4 grasps (sampled across each set)
 # per task, source and split: the Table II-shaped success table with 95 % intervals in a few minutes on 2 cores.
 demo: install
-	$(BIN)/dextog benchmark --verifier controller --out demo_out/benchmark --sources rule,isf,diffutog --max-objects 2 \
+	$(BIN)/dextog benchmark --verifier controller --out demo_out/benchmark --sources rule,isf,diffutog,open_hand --max-objects 2 \
 		--sample-grasps-per-object 4 --fresh --intervals --png demo_out/table_ii.png --no-progress
 
 test: install

@@ -14,7 +14,6 @@ are several seeds, and the chart shows the mean over seeds with the min–max ba
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -25,8 +24,9 @@ TASK_OF = {"Stapler": "stapler", "SprayerPress": "sprayer_press", "SprayerTrigge
 
 
 def curve(run: Path, window: int, max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    with (run / "tb" / "progress.csv").open() as fh:
-        rows = [r for r in csv.DictReader(fh) if r.get("episode/success_rate") not in (None, "")]
+    from dextog_gym.policies.progress_log import read_progress
+
+    rows = [r for r in read_progress(run / "tb") if r.get("episode/success_rate") not in (None, "")]
     if max_steps is not None:  # a run continued past the compared budget counts up to it only
         rows = [r for r in rows if float(r["time/total_timesteps"]) <= max_steps]
     steps = np.array([float(r["time/total_timesteps"]) for r in rows])

@@ -355,6 +355,7 @@ def _train_locked(req: TrainRequest, params: dict, total: int) -> dict[str, Any]
         PeriodicCheckpoint,
         TimingAndProgress,
     )
+    from dextog_gym.policies.progress_log import keep_earlier_sessions
 
     config, latest, params = _prepare(req, params, total)
     torch.set_num_threads(1)
@@ -379,6 +380,7 @@ def _train_locked(req: TrainRequest, params: dict, total: int) -> dict[str, Any]
             config.update(init_model(req.init, model, venv, req.env_id, params, _load_weights, _load_norm))
         # Everything a resume reads has been checked; from here on the run writes into its folder.
         ckpt_dir.mkdir(exist_ok=True)
+        keep_earlier_sessions(req.out / "tb")  # SB3's csv logger would truncate a resumed run's log
         model.set_logger(configure(str(req.out / "tb"), ["tensorboard", "csv"]))
         try:
             _write(req.out / "config.json", config)

@@ -53,6 +53,15 @@ def test_resume_continues_from_the_checkpoint(trained):
         assert key in header
 
 
+def test_the_training_log_keeps_the_session_before_the_kill(trained):
+    from dextog_gym.policies.progress_log import read_progress
+
+    out, steps_at_kill = trained
+    assert (out / "tb" / "progress.0.csv").is_file()  # SB3 truncates progress.csv on resume; it was kept
+    steps = [int(float(r["time/total_timesteps"])) for r in read_progress(out / "tb")]
+    assert steps == sorted(set(steps)) and steps[0] == 100 and steps[-1] == 600  # whole, no replayed duplicates
+
+
 def test_a_new_run_will_not_overwrite_an_old_one(trained, capsys):
     out, _ = trained
     assert main(["train", "--env", ENV, "--timesteps", "100", "--out", str(out), "--no-progress"]) == 2

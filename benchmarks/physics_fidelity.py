@@ -5,7 +5,7 @@
 Two physics settings, each in its own process:
 - ``before``: no joint armature, a 300 N wrist, the task joint's stop motor alone (the physics up to issue 16);
 - ``after``: the shipped constants (``JOINT_ARMATURE``, ``WRIST_MAX_FORCE`` in hand/pybullet_hand.py,
-  ``PROJECT_THROUGH_STOP`` in objects/pybullet_object.py).
+  ``PROJECT_THROUGH_STOP`` and ``REST_STOP_GIVE`` in objects/pybullet_object.py).
 
 Per setting:
 1. random actions (seeded) pushing the hand into the object, every env: the worst hand-joint violation in

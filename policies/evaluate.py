@@ -24,6 +24,7 @@ from dextog_gym.files import sha256_file
 from dextog_gym.paths import package_data
 from dextog_gym.policies.bundle import PolicyBundle
 from dextog_gym.policies.eval_pool import PartialResults, job_key, plan_key, run_parallel, run_serial
+from dextog_gym.envs.fingerprint import simulation_inputs
 from dextog_gym.policies import REFERENCE_POLICY_DATA
 from dextog_gym.policies.provenance import machine_info, versions
 
@@ -193,7 +194,7 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
     objects = facts["object_ids"]
     grasp_file = Path(req.grasps)
     policy_hash = CONTROLLER if policy_path == CONTROLLER else sha256_file(Path(policy_path) / "policy.npz")
-    key = plan_key(env_id, policy_path, policy_hash, req.grasps,
+    key = plan_key(env_id, policy_path, policy_hash, simulation_inputs(), req.grasps,
                    sha256_file(grasp_file) if grasp_file.suffix == ".npz" and grasp_file.is_file() else None,
                    jobs, facts["grasps_per_object"])
     kept = PartialResults(Path(partial) if partial is not None else None, key)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from dextog_gym.envs.fingerprint import SIMULATION_MODULES
 from dextog_gym.policies import REFERENCE_POLICY_DATA
 from dextog_gym.policies.evaluate import EvalRequest
 from dextog_gym.policies.report import load_result
@@ -77,7 +78,7 @@ def test_changed_simulation_or_verifier_code_reruns(tmp_path, policies, calls, m
     src = grasp_file(tmp_path / "a" / "g.npz", b"grasps A")
     run_suite(request(tmp_path, policies, (src,)))
     inputs = suite.cell_inputs(request(tmp_path, policies, (src,)), TASK, src, "seen")
-    assert set(inputs["simulation"]) == set(suite.SIMULATION_MODULES) and "controllers.py" in inputs["policy"]
+    assert set(inputs["simulation"]) == set(SIMULATION_MODULES) and "controllers.py" in inputs["policy"]
     monkeypatch.setattr(suite, "simulation_inputs", lambda: {"dextog_gym.physics": "changed"})
     run_suite(request(tmp_path, policies, (src,)))
     assert len(calls) == 2

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import dextog_gym
+from dextog_gym.envs.fingerprint import simulation_inputs
 from dextog_gym.envs.table import ENV_OF_TASK
 from dextog_gym.files import exclusive_lock, sha256_file, sha256_text
 from dextog_gym.objects.catalog import list_objects
@@ -137,20 +138,6 @@ def bundle_inputs(folder: Path) -> dict[str, Any]:
 
     return {**policy_inputs(folder), "controllers.py": sha256_file(Path(controllers.__file__)),
             "residual.py": sha256_file(Path(residual.__file__))}
-
-
-# The modules whose code decides what an episode does (physics constants, placement, actions, reward):
-# a change to any of them (issue 16 changed the joint armature, the wrist force and the task joint's stop)
-# makes every stored cell stale, so no table mixes episodes from two simulations.
-SIMULATION_MODULES = ("dextog_gym.physics", "dextog_gym.hand.pybullet_hand", "dextog_gym.hand.grip",
-                      "dextog_gym.objects.pybullet_object", "dextog_gym.envs.scene", "dextog_gym.envs.actions",
-                      "dextog_gym.envs.dextog_env", "dextog_gym.envs.reward", "dextog_gym.envs.observation")
-
-
-def simulation_inputs() -> dict[str, str]:
-    import importlib
-
-    return {name: sha256_file(Path(importlib.import_module(name).__file__)) for name in SIMULATION_MODULES}
 
 
 def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,

@@ -25,7 +25,7 @@ from dextog_gym.paths import package_data
 from dextog_gym.policies.bundle import PolicyBundle
 from dextog_gym.policies.eval_pool import PartialResults, job_key, plan_key, run_parallel, run_serial
 from dextog_gym.envs.fingerprint import simulation_inputs
-from dextog_gym.policies import REFERENCE_POLICY_DATA
+from dextog_gym.policies import CONTROLLER, REFERENCE_POLICY_DATA, reference_verifier
 from dextog_gym.policies.provenance import machine_info, versions
 
 REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
@@ -48,7 +48,21 @@ class EvalRequest:
     extra_meta: dict[str, Any] = field(default_factory=dict)
 
 
-CONTROLLER = "controller"  # the training-free task controller of the env's task (policies/controllers.py)
+
+
+def resolve_verifier(spec: str, env_id: str | None) -> str:
+    """``controller``, or a bundle folder: ``reference`` is the task's reference verifier (REFERENCE_VERIFIERS:
+    its residual bundle, or the controller where that was the stronger); anything else as resolve_policy."""
+    if spec == "reference":
+        if env_id is None:
+            raise ValueError("--policy reference needs --env (which task's reference verifier?)")
+        from dextog_gym.envs.table import TASK_OF_ENV
+
+        if env_id not in TASK_OF_ENV:
+            raise ValueError(f"unknown env id {env_id!r}; known: {', '.join(TASK_OF_ENV)}")
+        choice = reference_verifier(TASK_OF_ENV[env_id])
+        return CONTROLLER if choice == CONTROLLER else str(REFERENCE_DIR / choice)
+    return CONTROLLER if spec == CONTROLLER else str(resolve_policy(spec, env_id))
 
 
 def resolve_policy(spec: str, env_id: str | None) -> Path:
@@ -76,13 +90,14 @@ def _make_env(env_id: str, grasps: str, objects):
 def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], dict[str, Any]]:
     """(env id, jobs, pool facts). Builds the env once in this process: a missing policy, a policy
     for another task or observation size, or a grasp set with no grasps fails here."""
-    if req.policy == CONTROLLER:
-        if req.env_id is None:
-            raise ValueError("--policy controller needs --env (which task's controller?)")
+    if req.policy == CONTROLLER and req.env_id is None:
+        raise ValueError("--policy controller needs --env (which task's controller?)")
+    verifier = resolve_verifier(req.policy, req.env_id)
+    if verifier == CONTROLLER:
         bundle = None
         env_id = req.env_id
     else:
-        bundle = PolicyBundle.load(resolve_policy(req.policy, req.env_id))
+        bundle = PolicyBundle.load(Path(verifier))
         env_id = req.env_id or bundle.env_id
     if req.episodes_per_grasp < 1:
         raise ValueError("episodes per grasp must be at least 1")
@@ -190,7 +205,7 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
     the same request finds them there and runs only the rest. It is removed once the run completes.
     """
     env_id, jobs, facts = plan_jobs(req)
-    policy_path = CONTROLLER if req.policy == CONTROLLER else str(resolve_policy(req.policy, req.env_id))
+    policy_path = resolve_verifier(req.policy, req.env_id)
     objects = facts["object_ids"]
     grasp_file = Path(req.grasps)
     policy_hash = CONTROLLER if policy_path == CONTROLLER else sha256_file(Path(policy_path) / "policy.npz")

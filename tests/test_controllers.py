@@ -93,3 +93,19 @@ def test_sampled_grasps_spread_across_the_set_and_are_seeded():
 
         plan_jobs(EvalRequest(policy="controller", env_id="DexTOG/PenPress-v0", max_grasps_per_object=2,
                               sample_grasps_per_object=2))
+
+
+def test_reference_resolves_to_each_tasks_chosen_verifier():
+    from dextog_gym.envs.table import ENV_OF_TASK
+    from dextog_gym.policies import REFERENCE_VERIFIERS
+    from dextog_gym.policies.evaluate import REFERENCE_DIR, resolve_verifier
+
+    for task, choice in REFERENCE_VERIFIERS.items():
+        got = resolve_verifier("reference", ENV_OF_TASK[task])
+        assert got == ("controller" if choice == "controller" else str(REFERENCE_DIR / f"{task}_{choice}"))
+        if got != "controller":
+            assert (REFERENCE_DIR / f"{task}_{choice}" / "policy.npz").is_file()
+    with pytest.raises(ValueError, match="needs --env"):
+        resolve_verifier("reference", None)
+    with pytest.raises(ValueError, match="unknown env id"):
+        resolve_verifier("reference", "DexTOG/Teapot-v0")

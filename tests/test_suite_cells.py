@@ -51,7 +51,8 @@ def grasp_file(path: Path, content: bytes) -> str:
 
 
 def request(tmp_path: Path, policies: Path, sources: tuple[str, ...], **kw: Any) -> SuiteRequest:
-    options: dict[str, Any] = {"max_objects": 1, "max_grasps_per_object": 2, **kw}
+    options: dict[str, Any] = {"max_objects": 1, "max_grasps_per_object": 2, "policy_data": REFERENCE_POLICY_DATA,
+                               **kw}
     return SuiteRequest(out=tmp_path / "out", tasks=(TASK,), sources=sources, splits=("seen",), policies=policies,
                         progress=False, **options)
 
@@ -202,3 +203,21 @@ def test_a_second_benchmark_into_the_same_out_is_refused(tmp_path, policies, cal
         holder.kill()
         holder.wait()
     assert len(run_suite(request(tmp_path, policies, (src,)))) == 1  # free again once its holder died
+
+
+def test_default_verifier_is_each_tasks_reference(tmp_path, calls, monkeypatch):
+    """No policy data: the controller where it beat the residual bundle (REFERENCE_VERIFIERS), else the bundle."""
+    from dextog_gym.policies import REFERENCE_VERIFIERS
+
+    controlled = next(t for t, v in REFERENCE_VERIFIERS.items() if v == "controller")
+    bundled = next(t for t, v in REFERENCE_VERIFIERS.items() if v != "controller")
+    folder = tmp_path / "policies" / f"{bundled}_{REFERENCE_VERIFIERS[bundled]}"
+    folder.mkdir(parents=True)
+    (folder / "policy.npz").write_bytes(b"w")
+    (folder / "policy.json").write_text("{}")
+    req = SuiteRequest(out=tmp_path / "out", tasks=(controlled, bundled), sources=("rule",), splits=("seen",),
+                       policies=tmp_path / "policies", max_objects=1, max_grasps_per_object=1, progress=False)
+    run_suite(req)
+    assert [c.policy for c in calls] == ["controller", str(folder)]
+    assert cell_path(tmp_path / "out", controlled, "rule", "seen", "reference").is_file()
+    assert suite.cell_inputs(req, controlled, "rule", "seen")["policy"]["verifier"] == "controller"

@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "dextog evaluate --policy stapler_rule_residual --grasps my_grasps.npz --objects all --format csv "
                            "--out eval.json",
                            "dextog evaluate --policy controller --env DexTOG/BottleCap-v0 --grasps isf --objects seen "
+                           "--sample-grasps-per-object 8",
+                           "dextog evaluate --policy reference --env DexTOG/PenPress-v0 --grasps open_hand --objects seen "
                            "--sample-grasps-per-object 8"),
                        help="success of a policy from every grasp of a grasp set",
                        description="Deterministic rollouts of a trained policy from every grasp of a grasp set "
@@ -26,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "returns; --out keeps every episode as JSON for `dextog table`.")
     p.add_argument("--policy", required=True,
                    help="policy folder (policy.npz + policy.json), a reference name like stapler_rule_residual, "
-                        "'reference' (with --env), or 'controller' (with --env: the training-free task controller)")
+                        "'reference' (with --env: the task's reference verifier, its residual bundle or its "
+                        "controller), or 'controller' (with --env: the training-free task controller)")
     p.add_argument("--grasps", default="rule", help="grasp source name (rule, isf, rule_relaxed, ...) or a .npz file")
     p.add_argument("--objects", default="seen", help="seen, unseen, all, or comma-separated object ids")
     p.add_argument("--env", default=None, choices=ENV_IDS, metavar="ENV_ID", help="default: the policy's env")

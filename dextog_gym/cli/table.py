@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
-from dextog_gym.policies import REFERENCE_POLICY_DATA
+from dextog_gym.policies import reference_verifier
 
 BENCHMARK_EXAMPLES = examples(
     "dextog benchmark --sources rule,isf --max-objects 2 --max-grasps-per-object 2 --png table_ii.png",
@@ -42,9 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--splits", default="seen,unseen", help="comma-separated object splits (default: %(default)s)")
     b.add_argument("--policies", type=Path, default=None, help="folder of <task>_<data> policies "
                                                              "(default: policies/reference)")
-    b.add_argument("--policy-data", default=REFERENCE_POLICY_DATA,
-                   help="use the <task>_<this> policies: rule_residual, isf_residual (residual verifiers), "
-                        "rule_ppo30k, isf_ppo30k (the paper's protocol, 30k steps) (default: %(default)s)")
+    b.add_argument("--policy-data", default=None,
+                   help="use the <task>_<this> policies for every task: rule_residual, isf_residual (residual "
+                        "verifiers), rule_ppo30k, isf_ppo30k (the paper's protocol, 30k steps) (default: each "
+                        "task's reference verifier: its rule_residual bundle, or its controller where that was "
+                        "stronger; README 'Verifiers')")
     b.add_argument("--max-objects", type=int, default=None, help="evaluate at most this many objects per split "
                                                                  "(default: all)")
     b.add_argument("--max-grasps-per-object", type=int, default=None,
@@ -53,8 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start from this many grasps of each object drawn across its whole set (seeded by --seed "
                         "and the object id), instead of the first ones")
     b.add_argument("--verifier", default="reference", choices=("reference", "controller"),
-                   help="who does the task: the reference policies (<task>_<policy-data>) or the training-free "
-                        "task controllers (default: %(default)s)")
+                   help="who does the task: the reference verifiers (or the <task>_<policy-data> policies) or "
+                        "the training-free task controllers for every task (default: %(default)s)")
     b.add_argument("--episodes-per-grasp", type=int, default=1, help="episodes from each grasp (default: 1)")
     b.add_argument("--workers", type=int, default=0, help="rollout worker processes (default: one per core)")
     b.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (default: 0)")
@@ -109,7 +111,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
         workers=args.workers, seed=args.seed, progress=not args.no_progress, reuse=not args.fresh))
     cells = table_ii(results)
     who = ("the task controllers (no training)" if args.verifier == "controller"
-           else f"the {args.policy_data}-trained reference policies")
+           else f"the <task>_{args.policy_data} policies" if args.policy_data
+           else "the reference verifiers (" + ", ".join(f"{t}: {reference_verifier(t)}" for t in _split(args.tasks)) + ")")
     print(f"\nSuccess rate of {who} by starting grasps (Table II shape; results in {args.out}):\n")
     print(to_markdown(cells, ("grasps", "objects"), intervals=args.intervals), end="")
     if args.png:

@@ -23,7 +23,7 @@ from dextog_gym.envs.table import ENV_OF_TASK
 from dextog_gym.files import exclusive_lock, sha256_file, sha256_text
 from dextog_gym.objects.catalog import list_objects
 from dextog_gym.paths import grasps_dir
-from dextog_gym.policies import REFERENCE_POLICY_DATA
+from dextog_gym.policies import reference_verifier
 from dextog_gym.policies.bundle import META_FILE, WEIGHTS_FILE
 from dextog_gym.policies.evaluate import CONTROLLER, REFERENCE_DIR, EvalRequest, evaluate
 from dextog_gym.policies.report import load_result, save_result
@@ -41,11 +41,13 @@ class SuiteRequest:
     sources: tuple[str, ...] = ("rule", "isf")
     splits: tuple[str, ...] = ("seen", "unseen")
     policies: Path = REFERENCE_DIR
-    policy_data: str = REFERENCE_POLICY_DATA  # which reference policy: <task>_<policy_data>
+    # <task>_<policy_data> bundles for every task (rule_residual, isf_residual, rule_ppo30k, ...); None: each
+    # task's reference verifier (policies.REFERENCE_VERIFIERS: its residual bundle, or its controller)
+    policy_data: str | None = None
     max_objects: int | None = None
     max_grasps_per_object: int | None = None
     sample_grasps_per_object: int | None = None  # N grasps per object drawn across the whole set (seeded)
-    verifier: str = "reference"  # "reference": the <task>_<policy_data> bundles; "controller": the task controllers
+    verifier: str = "reference"  # "reference": policies as policy_data says; "controller": the task controllers
     episodes_per_grasp: int = 1
     workers: int = 0
     seed: int = 0
@@ -68,6 +70,21 @@ def source_tag(source: str) -> str:
         return source
     path = Path(source).expanduser().resolve()
     return f"{path.stem}-{sha256_text(str(path))[:8]}"
+
+
+def task_verifier(req: SuiteRequest, task: str) -> str:
+    """``controller``, or the bundle folder that verifies ``task`` in this run."""
+    if req.verifier == CONTROLLER:
+        return CONTROLLER
+    if req.policy_data is None:
+        choice = reference_verifier(task)
+        return CONTROLLER if choice == CONTROLLER else str(Path(req.policies) / choice)
+    return str(Path(req.policies) / f"{task}_{req.policy_data}")
+
+
+def verifier_label(req: SuiteRequest) -> str:
+    """What the cell files are named after: controller, the policy data, or reference (per-task choice)."""
+    return CONTROLLER if req.verifier == CONTROLLER else (req.policy_data or "reference")
 
 
 def cell_path(out: Path, task: str, source: str, split: str, policy_data: str) -> Path:
@@ -149,8 +166,8 @@ def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
         "task": task,
         "env_id": ENV_OF_TASK[task],
         "simulation": simulation_inputs(),
-        "policy": (controller_inputs() if req.verifier == CONTROLLER
-                   else bundle_inputs(Path(req.policies) / f"{task}_{req.policy_data}")),
+        "policy": (controller_inputs() if task_verifier(req, task) == CONTROLLER
+                   else bundle_inputs(Path(task_verifier(req, task)))),
         "grasps": grasp_inputs(source, task, split, req.max_objects, memo),
         "objects": split,
         "max_objects": req.max_objects,
@@ -204,10 +221,10 @@ def run_suite(req: SuiteRequest) -> list[dict[str, Any]]:
         raise ValueError(f"unknown tasks {unknown}; tasks: {', '.join(ENV_OF_TASK)}")
     if req.verifier not in ("reference", CONTROLLER):
         raise ValueError(f"unknown verifier {req.verifier!r}; use 'reference' or {CONTROLLER!r}")
-    missing = [t for t in req.tasks if req.verifier != CONTROLLER
-               and not (Path(req.policies) / f"{t}_{req.policy_data}" / "policy.npz").is_file()]
+    missing = [t for t in req.tasks if task_verifier(req, t) != CONTROLLER
+               and not (Path(task_verifier(req, t)) / "policy.npz").is_file()]
     if missing:
-        raise FileNotFoundError(f"no {req.policy_data} policy for {', '.join(missing)} in {req.policies}")
+        raise FileNotFoundError(f"no {verifier_label(req)} policy for {', '.join(missing)} in {req.policies}")
     memo: dict[Path, str | None] = {}  # each grasp file hashed once per run
     Path(req.out).mkdir(parents=True, exist_ok=True)
     with exclusive_lock(req.out, what="benchmark folder"):  # two runs into one --out would race cell by cell
@@ -219,8 +236,7 @@ def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str
     for task in req.tasks:
         for source in req.sources:
             for split in req.splits:
-                path = cell_path(req.out, task, source, split,
-                                 CONTROLLER if req.verifier == CONTROLLER else req.policy_data)
+                path = cell_path(req.out, task, source, split, verifier_label(req))
                 inputs = cell_inputs(req, task, source, split, memo)
                 key = cell_key(inputs)
                 if req.reuse and path.is_file():
@@ -230,8 +246,7 @@ def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str
                         continue
                     _say(f"benchmark: re-running {path.name}: {why}")
                 res = evaluate(EvalRequest(
-                    policy=(CONTROLLER if req.verifier == CONTROLLER
-                            else str(Path(req.policies) / f"{task}_{req.policy_data}")), grasps=source, objects=split,
+                    policy=task_verifier(req, task), grasps=source, objects=split,
                     env_id=ENV_OF_TASK[task], episodes_per_grasp=req.episodes_per_grasp,
                     max_grasps_per_object=req.max_grasps_per_object, max_objects=req.max_objects,
                     sample_grasps_per_object=req.sample_grasps_per_object,
@@ -254,7 +269,7 @@ def _retire_legacy_cell(req: SuiteRequest, task: str, source: str, split: str, p
     """
     if not is_grasp_file(source):
         return
-    legacy = _legacy_cell_path(req.out, task, source, split, req.policy_data)
+    legacy = _legacy_cell_path(req.out, task, source, split, verifier_label(req))
     if legacy == path or not legacy.is_file():
         return
     try:

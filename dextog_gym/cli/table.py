@@ -28,7 +28,7 @@ TABLE_EXAMPLES = examples(
 def register(sub: argparse._SubParsersAction) -> None:
     from dextog_gym.envs.table import ENV_OF_TASK
 
-    b = sub.add_parser("benchmark", help="Table II run: reference policies × grasp sources × seen/unseen",
+    b = sub.add_parser("benchmark", help="Table II run: reference verifiers × grasp sources × seen/unseen",
                        description="Evaluate the reference policies from the grasps of each source on seen and\n"
                                    "unseen objects (one result JSON per cell in --out, reused only while every input\n"
                                    "of the cell is unchanged: policy and grasp file hashes, options, version), then\n"

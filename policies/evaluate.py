@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from dextog_gym.envs.fingerprint import simulation_inputs
 from dextog_gym.envs.reward import TERM_NAMES
 from dextog_gym.files import sha256_file
 from dextog_gym.paths import package_data
+from dextog_gym.policies import CONTROLLER, REFERENCE_POLICY_DATA, reference_verifier
 from dextog_gym.policies.bundle import PolicyBundle
 from dextog_gym.policies.eval_pool import PartialResults, job_key, plan_key, run_parallel, run_serial
-from dextog_gym.envs.fingerprint import simulation_inputs
-from dextog_gym.policies import CONTROLLER, REFERENCE_POLICY_DATA, reference_verifier
 from dextog_gym.policies.provenance import machine_info, versions
 
 REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
@@ -33,7 +33,7 @@ REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
 
 @dataclass
 class EvalRequest:
-    policy: str  # a bundle folder, or "reference" (the shipped policy of the env's task)
+    policy: str  # a bundle folder or name, "controller", or "reference" (the task's reference verifier)
     grasps: str = "rule"  # grasp source name or .npz file
     objects: str | list[str] = "seen"
     env_id: str | None = None  # default: the policy's
@@ -48,31 +48,32 @@ class EvalRequest:
     extra_meta: dict[str, Any] = field(default_factory=dict)
 
 
+def _task_of(env_id: str | None) -> str:
+    """The task of ``env_id``, for the 'reference' spec, which names a per-task verifier."""
+    from dextog_gym.envs.table import TASK_OF_ENV
+
+    if env_id is None:
+        raise ValueError("--policy reference needs --env (which task's reference verifier?)")
+    if env_id not in TASK_OF_ENV:
+        raise ValueError(f"unknown env id {env_id!r}; known: {', '.join(TASK_OF_ENV)}")
+    return TASK_OF_ENV[env_id]
 
 
 def resolve_verifier(spec: str, env_id: str | None) -> str:
     """``controller``, or a bundle folder: ``reference`` is the task's reference verifier (REFERENCE_VERIFIERS:
     its residual bundle, or the controller where that was the stronger); anything else as resolve_policy."""
     if spec == "reference":
-        if env_id is None:
-            raise ValueError("--policy reference needs --env (which task's reference verifier?)")
-        from dextog_gym.envs.table import TASK_OF_ENV
-
-        if env_id not in TASK_OF_ENV:
-            raise ValueError(f"unknown env id {env_id!r}; known: {', '.join(TASK_OF_ENV)}")
-        choice = reference_verifier(TASK_OF_ENV[env_id])
+        choice = reference_verifier(_task_of(env_id))
         return CONTROLLER if choice == CONTROLLER else str(REFERENCE_DIR / choice)
     return CONTROLLER if spec == CONTROLLER else str(resolve_policy(spec, env_id))
 
 
 def resolve_policy(spec: str, env_id: str | None) -> Path:
-    """``reference`` (needs env_id), a reference name like ``stapler_rule_residual``, or a folder."""
+    """A bundle: ``reference`` (needs env_id) is the task's residual bundle, also where the controller is its
+    reference verifier (a bundle is asked for: --init, export); else a reference name like
+    ``stapler_rule_residual``, or a folder."""
     if spec == "reference":
-        if env_id is None:
-            raise ValueError("--policy reference needs --env (which task's reference policy?)")
-        from dextog_gym.envs.table import TASK_OF_ENV
-
-        return REFERENCE_DIR / f"{TASK_OF_ENV[env_id]}_{REFERENCE_POLICY_DATA}"
+        return REFERENCE_DIR / f"{_task_of(env_id)}_{REFERENCE_POLICY_DATA}"
     path = Path(spec)
     if not path.exists() and (REFERENCE_DIR / spec).is_dir():
         return REFERENCE_DIR / spec

@@ -142,32 +142,30 @@ def policy_inputs(folder: Path) -> dict[str, str | None]:
 
 def controller_inputs() -> dict[str, Any]:
     """The controller's identity for a cell key: the hash of the module that defines it."""
-    import dextog_gym.policies.controllers as controllers
+    from dextog_gym.policies import controllers
 
     return {"verifier": CONTROLLER, "controllers.py": sha256_file(Path(controllers.__file__))}
 
 
 def bundle_inputs(folder: Path) -> dict[str, Any]:
     """A bundle's bytes, and the code that acts with it: a residual bundle adds the controller's action."""
-    import dextog_gym.policies.residual as residual
+    from dextog_gym.policies import residual
 
-    import dextog_gym.policies.controllers as controllers
-
-    return {**policy_inputs(folder), "controllers.py": sha256_file(Path(controllers.__file__)),
+    return {**policy_inputs(folder), "controllers.py": controller_inputs()["controllers.py"],
             "residual.py": sha256_file(Path(residual.__file__))}
 
 
 def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
                 memo: dict[Path, str | None] | None = None) -> dict[str, Any]:
     """Every input that changes a cell's result (workers and progress do not: rollouts are seeded per job)."""
+    verifier = task_verifier(req, task)
     return {
         "format": CELL_KEY_FORMAT,
         "dextog_gym": dextog_gym.__version__,
         "task": task,
         "env_id": ENV_OF_TASK[task],
         "simulation": simulation_inputs(),
-        "policy": (controller_inputs() if task_verifier(req, task) == CONTROLLER
-                   else bundle_inputs(Path(task_verifier(req, task)))),
+        "policy": controller_inputs() if verifier == CONTROLLER else bundle_inputs(Path(verifier)),
         "grasps": grasp_inputs(source, task, split, req.max_objects, memo),
         "objects": split,
         "max_objects": req.max_objects,
@@ -221,8 +219,8 @@ def run_suite(req: SuiteRequest) -> list[dict[str, Any]]:
         raise ValueError(f"unknown tasks {unknown}; tasks: {', '.join(ENV_OF_TASK)}")
     if req.verifier not in ("reference", CONTROLLER):
         raise ValueError(f"unknown verifier {req.verifier!r}; use 'reference' or {CONTROLLER!r}")
-    missing = [t for t in req.tasks if task_verifier(req, t) != CONTROLLER
-               and not (Path(task_verifier(req, t)) / "policy.npz").is_file()]
+    verifiers = {t: task_verifier(req, t) for t in req.tasks}
+    missing = [t for t, v in verifiers.items() if v != CONTROLLER and not (Path(v) / "policy.npz").is_file()]
     if missing:
         raise FileNotFoundError(f"no {verifier_label(req)} policy for {', '.join(missing)} in {req.policies}")
     memo: dict[Path, str | None] = {}  # each grasp file hashed once per run

@@ -37,14 +37,51 @@ class ObjectReport:
     mean_pen_rule_cm: float
 
 
+RAW_EXTRAS = ("q1", "pen_cm", "pad_contacts", "family", "clearance_m")  # what generation writes
+FUNCTIONAL_FAMILY, FUNCTIONAL_STREAM = 2, 2  # generate.FAMILIES index, and its random stream
+
+
 def make_raw(asset: ObjectAsset, target: int, seed: int, root: Path | None = None, max_candidates: int = 20_000,
-             overwrite: bool = False) -> Grasps:
+             overwrite: bool = False, functional: int = 0) -> Grasps:
+    """The object's raw set: ``target`` antipodal grasps (stream 0) plus ``functional`` grasps of the
+    functional families (stream 2, distinct from the first part).
+
+    Resumable and additive: an existing file's antipodal part is kept when it came from the same seed
+    (each family has its own random stream, so this is what regenerating would give), and only the
+    missing functional grasps are generated.
+    """
     from dextog_gym.grasp_sources.isf.generate import generate_raw
 
     path = grasp_path("isf", asset.id, root)
-    if path.is_file() and not overwrite:
-        return Grasps.load(path)
-    grasps, _ = generate_raw(asset, target, seed, max_candidates=max_candidates)
+    existing = Grasps.load(path) if path.is_file() and not overwrite else None
+    if existing is not None and existing.provenance.get("seed") != seed:
+        raise ValueError(f"{path} was generated with seed {existing.provenance.get('seed')}, not {seed}; "
+                         "pass --overwrite to regenerate it")
+    if existing is None:
+        base, _ = generate_raw(asset, target, seed, max_candidates=max_candidates, family_probs=(1.0, 0.0, 0.0))
+    else:
+        family = existing.extras.get("family", np.zeros(len(existing), dtype=np.int32))
+        base = existing.select(np.flatnonzero(family != FUNCTIONAL_FAMILY))
+        have = existing.select(np.flatnonzero(family == FUNCTIONAL_FAMILY))
+        exhausted = int(base.provenance.get("streams", {}).get("antipodal", base.provenance).get("candidates", 0)) >= max_candidates
+        if len(base) < target and not exhausted:  # a larger target: the same stream, run further
+            base, _ = generate_raw(asset, target, seed, max_candidates=max_candidates, family_probs=(1.0, 0.0, 0.0))
+        elif len(have) >= functional:
+            return existing
+    base = base.replace(extras={k: base.extras[k] for k in RAW_EXTRAS})
+    base_prov = base.provenance.get("streams", {}).get("antipodal", base.provenance)
+    provenance = {**{k: v for k, v in base_prov.items() if k != "streams"}, "version": "isf-3", "streams": {"antipodal": base_prov}}
+    grasps = base
+    if functional > 0:
+        extra, _ = generate_raw(asset, functional, seed, max_candidates=max_candidates, family_probs=(0.0, 0.0, 1.0),
+                                stream=FUNCTIONAL_STREAM, avoid=base)
+        extra = extra.replace(extras={k: extra.extras[k] for k in RAW_EXTRAS})
+        grasps = Grasps.concat([base, extra])
+        streams = {"antipodal": base_prov, "functional": extra.provenance}
+        provenance.update(streams=streams, candidates=sum(int(p.get("candidates", 0)) for p in streams.values()),
+                          valid=sum(int(p.get("valid", 0)) for p in streams.values()),
+                          seconds=round(sum(float(p.get("seconds", 0.0)) for p in streams.values()), 2))
+    grasps = grasps.replace(provenance=provenance)
     grasps.save(path, compact=True)
     return grasps
 

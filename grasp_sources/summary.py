@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dextog_gym.grasp_sources.pipeline import FUNCTIONAL_FAMILY
 from dextog_gym.grasp_sources.shipped import grasp_path
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import get_object, list_objects
@@ -30,6 +31,9 @@ class TaskSummary:
     lift_passed: int = 0
     rule_pass: int = 0
     rule_kept: int = 0
+    functional: int = 0  # raw grasps of the functional families
+    functional_seconds: float = 0.0
+    rule_kept_functional: int = 0
     q1: list[float] = field(default_factory=list)
     pen_cm: list[float] = field(default_factory=list)
     short: list[str] = field(default_factory=list)  # objects under MIN_RULE_GRASPS rule grasps
@@ -38,13 +42,15 @@ class TaskSummary:
         rate = self.raw / self.raw_seconds if self.raw_seconds else 0.0
         lift = f"{self.lift_passed}/{self.lift_tested} = {self.lift_passed / self.lift_tested:.2f}" if self.lift_tested else "-"
         retention = f"{self.rule_pass}/{self.raw} = {100 * self.rule_pass / self.raw:.2f}%" if self.raw else "-"
-        return [self.task, self.split, self.objects, self.raw, f"{rate:.2f}", lift, retention, self.rule_kept,
+        f_rate = f"{self.functional / self.functional_seconds:.2f}" if self.functional_seconds else "-"
+        return [self.task, self.split, self.objects, self.raw, f"{rate:.2f}", self.functional, f_rate, lift, retention,
+                f"{self.rule_kept} ({self.rule_kept_functional})",
                 f"{np.mean(self.q1):.4f}" if self.q1 else "-", f"{np.mean(self.pen_cm):.3f}" if self.pen_cm else "-",
                 f"{self.objects - len(self.short)}/{self.objects}"]
 
 
-HEADERS = ["task", "split", "objects", "raw grasps", "raw/s (1 core)", "lift rate (sample)",
-           "rule pass (of raw)", "rule kept (lift ok)", "Q1 rule", "pen cm rule", f"objects ≥{MIN_RULE_GRASPS} rule"]
+HEADERS = ["task", "split", "objects", "raw grasps", "raw/s (1 core)", "functional", "functional/s (1 core)",
+           "lift rate (sample)", "rule pass (of raw)", "rule kept (lift ok; functional)", "Q1 rule", "pen cm rule", f"objects ≥{MIN_RULE_GRASPS} rule"]
 
 
 def summarise(root: Path | None = None, objects: list[str] | None = None) -> list[TaskSummary]:
@@ -61,6 +67,10 @@ def summarise(root: Path | None = None, objects: list[str] | None = None) -> lis
         s.raw += len(raw)
         s.raw_seconds += float(raw.provenance.get("seconds", 0.0))
         ex = raw.extras
+        functional = raw.provenance.get("streams", {}).get("functional")
+        if functional:
+            s.functional += int((ex["family"] == FUNCTIONAL_FAMILY).sum())
+            s.functional_seconds += float(functional.get("seconds", 0.0))
         if "lift_pass" in ex:
             sample = ex["lift_sample"] if "lift_sample" in ex else ex["lift_pass"] >= 0
             s.lift_tested += int((ex["lift_pass"][sample] >= 0).sum())
@@ -72,6 +82,7 @@ def summarise(root: Path | None = None, objects: list[str] | None = None) -> lis
         n_kept = len(kept) if kept is not None else 0
         s.rule_kept += n_kept
         if kept is not None and n_kept:
+            s.rule_kept_functional += int((kept.extras["family"] == FUNCTIONAL_FAMILY).sum())
             s.q1 += kept.extras["q1"].tolist()
             s.pen_cm += kept.extras["pen_cm"].tolist()
         if n_kept < MIN_RULE_GRASPS:

@@ -18,18 +18,24 @@ from dextog_gym.objects.catalog import ObjectAsset
 from dextog_gym.objects.shape import object_shape
 from dextog_gym.objects.spec import category
 
-VERSION = "isf-2"  # 2: part-stratified seeds, any ray exit, no table for hand-held objects
+VERSION = "isf-3"  # 2: part-stratified seeds, any ray exit, no table for hand-held objects; 3: functional families
 BATCH = 256
 PREFILTER_PEN_M = 0.006
 SELF_COLLISION_TOL_M = 0.003  # adjacent finger capsules of the MJCF graze by 1–3 mm when flexed differently
 TABLE_TOL_CM = 0.2
 # De-duplication thresholds (specs §2.2 D): palm position, approach direction, joints.
 DEDUP_POS_M, DEDUP_ANGLE_RAD, DEDUP_JOINT_RAD = 0.01, np.deg2rad(10.0), 0.2
-FAMILY_PROBS = (1.0, 0.0)  # antipodal fit, approach-and-close (0 valid of 768 on bottle_000: off)
+# Candidate families: antipodal fit, approach-and-close (0 valid of 768 on bottle_000: off), functional
+# (a pad on a small part / five pads around a cap, ``functional.py``).
+FAMILIES = ("antipodal", "approach", "functional")
+FAMILY_PROBS = (0.5, 0.0, 0.5)
 
 
-def object_seed(seed: int, object_id: str) -> np.random.Generator:
-    return np.random.default_rng([seed, zlib.crc32(object_id.encode())])
+def object_seed(seed: int, object_id: str, stream: int = 0) -> np.random.Generator:
+    """Stream 0 is the antipodal family's (the ``isf-2`` sets); each further family has its own stream,
+    so adding one to a set never changes the grasps already in it."""
+    key = [seed, zlib.crc32(object_id.encode())]
+    return np.random.default_rng(key + [stream] if stream else key)
 
 
 @dataclass
@@ -57,30 +63,49 @@ def _distinct(palm: np.ndarray, approach: np.ndarray, q: np.ndarray, keep_palm, 
     return bool((dq >= DEDUP_JOINT_RAD).all())
 
 
-def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int = 20_000) -> tuple[Grasps, GenerationStats]:
+def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int = 20_000,
+                 family_probs: tuple[float, ...] = FAMILY_PROBS, stream: int = 0,
+                 avoid: Grasps | None = None) -> tuple[Grasps, GenerationStats]:
+    """``avoid``: grasps already in the set; new ones must be distinct from them too (not returned)."""
     import torch
 
     from dextog_gym.grasp_sources.isf.antipodal import AntipodalSampler
+    from dextog_gym.grasp_sources.isf.functional import FunctionalSampler
     from dextog_gym.grasp_sources.isf.sampler import CandidateSampler
     from dextog_gym.hand.transforms import matrices_to_quats_wxyz
     from dextog_gym.metrics import grasp_quality
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    rng = object_seed(seed, asset.id)
+    rng = object_seed(seed, asset.id, stream)
     torch.manual_seed(int(rng.integers(2**31)))
     shape = object_shape(asset)
     held = category(asset.category).hand_held
     closer = CandidateSampler(shape, table=not held)
     antipodal = AntipodalSampler(closer)
+    functional = FunctionalSampler(antipodal)
+    probs = np.asarray(family_probs, dtype=float)
+    if not functional.available:  # no annotated part to seed from: its share goes to the antipodal fit
+        probs = np.array([probs[0] + probs[2], probs[1], 0.0])
+    probs /= probs.sum()
+    samplers = (antipodal, closer, functional)
     hand = closer.hand
     stats = GenerationStats(asset.id)
     kept: dict[str, list] = {k: [] for k in ("rot", "trans", "q", "q1", "pen", "pads", "palm", "app", "family",
                                                                                 "clear")}
-    contacts = []
+    if avoid is not None and len(avoid):
+        with torch.no_grad():
+            wr = avoid.wrist_matrices()
+            _, pf = hand.link_frames(torch.as_tensor(avoid.joints, dtype=hand.dtype),
+                                     torch.as_tensor(wr[:, :3, :3], dtype=hand.dtype),
+                                     torch.as_tensor(wr[:, :3, 3], dtype=hand.dtype))
+            pc, pn = hand.palm(pf)
+        seen_palm, seen_app, seen_q = list(pc.numpy().astype(float)), list(pn.numpy().astype(float)), list(avoid.joints)
+    else:
+        seen_palm, seen_app, seen_q = [], [], []
     while len(kept["q"]) < target and stats.candidates < max_candidates:
-        family = int(rng.choice(2, p=FAMILY_PROBS))
-        cand = (antipodal if family == 0 else closer).sample(BATCH, rng)
+        family = int(rng.choice(len(FAMILIES), p=probs))
+        cand = samplers[family].sample(BATCH, rng)
         stats.candidates += BATCH
         if len(cand.q) == 0:
             continue
@@ -120,7 +145,7 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
                 continue
             stats.valid += 1
             palm, app = palm_c[i].numpy().astype(float), palm_n[i].numpy().astype(float)
-            if not _distinct(palm, app, cand.q[i], kept["palm"], kept["app"], kept["q"]):
+            if not _distinct(palm, app, cand.q[i], seen_palm + kept["palm"], seen_app + kept["app"], seen_q + kept["q"]):
                 continue
             for key, value in (("rot", cand.rot[i]), ("trans", cand.trans[i]), ("q", cand.q[i]), ("q1", e["q1"][j]),
                                ("pen", e["pen_cm"][j]), ("pads", e["pad_contacts"][j]), ("palm", palm), ("app", app),
@@ -144,7 +169,7 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
                 "pad_contacts": np.array(kept["pads"], dtype=np.int32),
                 "family": np.array(kept["family"], dtype=np.int32),
                 "clearance_m": np.array(kept["clear"], dtype=float)},
-        provenance={"source": "isf", "version": VERSION, "seed": seed, "candidates": stats.candidates,
+        provenance={"source": "isf", "version": VERSION, "seed": seed, "stream": stream, "candidates": stats.candidates,
                     "valid": stats.valid, "seconds": round(stats.seconds, 2), "coverage": round(stats.coverage, 4), "table": not held,
                     "rejected": stats.rejected},
     )

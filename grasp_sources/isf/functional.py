@@ -40,6 +40,7 @@ RING_ITERATIONS, RING_PAD_GAP_M, RING_MAX_RADIUS_M, RING_PEN_WEIGHT = 60, 0.015,
 _PAIRS = torch.triu_indices(5, 5, offset=1)
 RING_START_ABOVE_M, RING_OUTSIDE_M, RING_GATHER_PEN_WEIGHT, RING_GATHER_ITERATIONS = 0.005, 0.01, 0.0, 120
 RING_CAPSULE_MARGIN_M = 0.001
+RING_TILT_RAD = np.deg2rad(15.0)  # palm normal within this of straight down onto the part
 # Finger angles around the part, from the point opposite the thumb (index, middle, ring, little).
 RING_FINGER_OFFSETS = np.deg2rad([-108.0, -36.0, 36.0, 108.0])  # five pads 72° apart: room for each fingertip
 CAP_RING_FRACTION = 0.5  # of the candidates for an object with both kinds of part
@@ -124,7 +125,7 @@ class FunctionalSampler:
         dt = self.hand.dtype
         centre = np.stack([self.centres[k] for k in rng.integers(len(self.centres), size=m)])
         q0 = _draw(_CAP_RING, m, rng)
-        down = random_cone(np.tile(-self.up, (m, 1)), np.deg2rad(15.0), rng)
+        down = random_cone(np.tile(-self.up, (m, 1)), RING_TILT_RAD, rng)
         qt = torch.as_tensor(q0, dtype=dt)
         with torch.no_grad():
             frames, palm = self.hand.link_frames(qt)

@@ -49,7 +49,7 @@ def test_part_pad_puts_the_thumb_or_index_pad_on_the_part(object_id, part):
 
 def test_cap_ring_gathers_fingertips_around_the_cap_with_room_between_them():
     sampler = _sampler("bottle_005")
-    c = sampler.sample(24, np.random.default_rng(0))
+    c = sampler.sample(10, np.random.default_rng(0))
     assert (c.synergy == 3).all()
     pads, _ = _pads(c)
     centre = sampler.shape.parts["c_cap"][0][0]
@@ -96,3 +96,18 @@ def test_make_raw_adds_functional_grasps_and_keeps_the_antipodal_part(tmp_path):
     again = make_raw(asset, len(base), 0, tmp_path, max_candidates=512, functional=(family == FUNCTIONAL_FAMILY).sum())
     assert np.array_equal(again.joints, out.joints)  # complete: nothing regenerated
     shutil.rmtree(tmp_path / "isf")
+
+
+def test_summary_counts_functional_grasps_and_their_rule_share():
+    from dextog_gym.grasp_sources.pipeline import FUNCTIONAL_FAMILY
+    from dextog_gym.grasp_sources.shipped import grasp_path
+    from dextog_gym.grasp_sources.summary import HEADERS, summarise
+    from dextog_gym.grasps import Grasps
+
+    (s,) = summarise(objects=["sprayer_press_000"])
+    raw = Grasps.load(grasp_path("isf", "sprayer_press_000"))
+    rule = Grasps.load(grasp_path("rule", "sprayer_press_000"))
+    assert s.functional == (raw.extras["family"] == FUNCTIONAL_FAMILY).sum() > 0
+    assert s.rule_kept_functional == (rule.extras["family"] == FUNCTIONAL_FAMILY).sum()
+    row = dict(zip(HEADERS, s.row()))
+    assert row["functional"] == s.functional and float(row["functional/s (1 core)"]) > 0

@@ -36,10 +36,12 @@ PEN_WEIGHT, PEN_MARGIN_M, TABLE_WEIGHT, TABLE_MARGIN_M = 1e3, 0.0015, 1e5, 0.001
 HOLD_WEIGHT, HOLD_REACH_M = 3e2, 0.04  # other pads within reach are drawn onto the body
 SETTLE_ITERATIONS, SETTLE_HOLD_WEIGHT, SETTLE_PEN_WEIGHT = 30, 1e3, 2e3  # after closing: holding pads onto the body
 PALM_WEIGHT = 30.0  # a weak pull of the palm toward the body: hold it, do not hover beside it
-RING_ITERATIONS, RING_PAD_GAP_M, RING_MAX_RADIUS_M, RING_PEN_WEIGHT = 60, 0.015, 0.04, 2e3
+RING_ITERATIONS, RING_PAD_GAP_M, RING_MAX_RADIUS_M, RING_PEN_WEIGHT = 60, 0.015, 0.04, 1e4
 _PAIRS = torch.triu_indices(5, 5, offset=1)
-RING_START_ABOVE_M, RING_OUTSIDE_M, RING_GATHER_PEN_WEIGHT, RING_GATHER_ITERATIONS = 0.005, 0.01, 0.0, 120
-RING_CAPSULE_MARGIN_M = 0.001
+RING_START_ABOVE_M, RING_OUTSIDE_M, RING_GATHER_PEN_WEIGHT, RING_GATHER_ITERATIONS = 0.005, 0.01, 1e3, 120
+RING_CAPSULE_MARGIN_M, RING_OVERLAP_WEIGHT = 0.002, 1e6
+RING_TOP_RADIUS_FRACTION = 0.6  # the little finger's pad on the top face, this far out toward the rim
+RING_OPPOSITION_WEIGHT = 3.0  # at 30 (the part pad's), turning a pad to face the cap beat moving it there
 RING_TILT_RAD = np.deg2rad(15.0)  # palm normal within this of straight down onto the part
 # Finger angles around the part, from the point opposite the thumb (index, middle, ring, little).
 RING_FINGER_OFFSETS = np.deg2rad([-108.0, -36.0, 36.0, 108.0])  # five pads 72° apart: room for each fingertip
@@ -168,12 +170,25 @@ class FunctionalSampler:
         _, tgt, nrm = self.shape.nearest(rim.reshape(-1, 3))
         nrm = nrm.reshape(m, 5, 3)
         targets = tgt.reshape(m, 5, 3) + PAD_OFFSET_M * nrm
+        # The short little finger cannot reach the side past the ring finger without crossing the part's
+        # top; its pad goes on the top instead, near the rim in its own direction (still within Eq. 15's
+        # 2.5 cm of the centre, and pressing down helps the twist).
+        rise = np.arange(1, int(RING_MAX_RADIUS_M / 0.001) + 1) * 0.001
+        column = centre[:, None] + rise[None, :, None] * self.up
+        with torch.no_grad():
+            in_col = self.sdf(torch.as_tensor(column, dtype=dt)).numpy() > 0
+        top = rise[np.where(in_col.any(1), np.argmin(in_col, axis=1), 0)]  # first step above the top face
+        rim_radius = np.linalg.norm(tgt.reshape(m, 5, 3)[:, 4] - centre, axis=1)
+        targets[:, 4] = (centre + (top[:, None] + PAD_OFFSET_M) * self.up
+                         + RING_TOP_RADIUS_FRACTION * rim_radius[:, None] * radial[:, 4])
+        nrm[:, 4] = self.up
         # Two stages: the pads gather to a ring just outside the part (collisions barely weighed, so the
         # fingers can move past each other and the part's edge), then onto its side with no penetration.
         rot, trans, q = self._fit(rot, trans, torch.as_tensor(q0, dtype=dt), targets + RING_OUTSIDE_M * nrm, nrm,
-                                  hold=False, ring=True, iterations=RING_GATHER_ITERATIONS, pen_weight=RING_GATHER_PEN_WEIGHT)
+                                  hold=False, ring=True, iterations=RING_GATHER_ITERATIONS, pen_weight=RING_GATHER_PEN_WEIGHT,
+                                  opposition_weight=0.0)
         rot, trans, q = self._fit(rot, trans, q, targets, nrm, hold=False, ring=True, iterations=RING_ITERATIONS,
-                                  pen_weight=RING_PEN_WEIGHT)
+                                  pen_weight=RING_PEN_WEIGHT, opposition_weight=RING_OPPOSITION_WEIGHT)
         return self._screen(rot, trans, q, 3, self._surface_index(centre))
 
     # --- shared ---------------------------------------------------------------------------------------
@@ -212,7 +227,7 @@ class FunctionalSampler:
 
     def _fit(self, rot0, trans0, q0, targets: np.ndarray, normals: np.ndarray, hold: bool, ring: bool,
              iterations: int = FIT_ITERATIONS, hold_weight: float = HOLD_WEIGHT, pen_weight: float = PEN_WEIGHT,
-             wrist: bool = True):
+             wrist: bool = True, opposition_weight: float = OPPOSITION_WEIGHT):
         """Adam on joints and a small wrist correction: targeted pads onto their points, opposed to the
         normals; no penetration of the object (both ways) or the table; optionally holding pads onto the body."""
         dt = self.hand.dtype
@@ -243,7 +258,7 @@ class FunctionalSampler:
             pad_p, pad_n = self.hand.pads(q, r, t)
             miss = ((pad_p - tgt) ** 2).sum(-1)
             loss = TARGET_WEIGHT * (miss * has).sum(1)
-            loss = loss + OPPOSITION_WEIGHT * ((1 + (pad_n * nrm).sum(-1)) * has).sum(1)
+            loss = loss + opposition_weight * ((1 + (pad_n * nrm).sum(-1)) * has).sum(1)
             loss = loss + pen_weight * (torch.relu(self.sdf(pts) - PEN_MARGIN_M) ** 2).sum(1)
             loss = loss + pen_weight * (torch.relu(self.hand.hand_sdf(frames, obj_near) - PEN_MARGIN_M) ** 2).sum(1)
             loss = loss + TABLE_WEIGHT * (torch.relu(TABLE_MARGIN_M - self.base._height(pts)) ** 2).sum(1)
@@ -258,7 +273,7 @@ class FunctionalSampler:
                 gap = (pad_p[:, :, None] - pad_p[:, None]).norm(dim=-1)[:, _PAIRS[0], _PAIRS[1]]
                 loss = loss + SEPARATION_WEIGHT * (torch.relu(RING_PAD_GAP_M - gap) ** 2).sum(1)
                 if pen_weight > 0:  # not in the gathering stage: fingers must be free to pass each other
-                    loss = loss + SEPARATION_WEIGHT * self._finger_overlap(frames)
+                    loss = loss + RING_OVERLAP_WEIGHT * self._finger_overlap(frames)
             loss.sum().backward()
             q.grad[:, free] = 0.0  # abduction stays at the pre-shape except around a cap (fingers cross)
             opt.step()
@@ -268,18 +283,18 @@ class FunctionalSampler:
             return rotvec(dw) @ rot0, trans0 + dx, q.detach().clone()
 
     def _finger_overlap(self, frames: torch.Tensor) -> torch.Tensor:
-        """Σ over capsules of neighbouring fingers of (r_a + r_b + margin − distance)₊², with each capsule
-        stood for by its two ends and its middle (crossing capsules have close points even where their
+        """Σ over capsules of two different fingers of (r_a + r_b + margin − distance)₊², with each capsule
+        stood for by five points along its axis (crossing capsules have close points even where their
         centres are apart)."""
         if self._neighbours is None:
             names = self.hand.link_names
             finger = np.array([names[i][:2] for i in self.hand.capsule_link.tolist()])
-            pairs = [(a, b) for f, g in (("ff", "mf"), ("mf", "rf"), ("rf", "lf"))
+            pairs = [(a, b) for f, g in (("ff", "mf"), ("mf", "rf"), ("rf", "lf"), ("ff", "rf"), ("mf", "lf"), ("ff", "lf"))
                      for a in np.flatnonzero(finger == f) for b in np.flatnonzero(finger == g)]
             self._neighbours = torch.as_tensor(np.array(pairs).T)
         cap = frames[:, self.hand.capsule_link] @ self.hand.capsule_origin  # [B,C,4,4]
         along = cap[..., :3, 2] * self.hand.capsule_half[None, :, None]
-        pts = torch.stack([cap[..., :3, 3] - along, cap[..., :3, 3], cap[..., :3, 3] + along], dim=2)  # [B,C,3,3]
+        pts = torch.stack([cap[..., :3, 3] + k * along for k in (-1.0, -0.5, 0.0, 0.5, 1.0)], dim=2)  # [B,C,5,3]
         a, b = self._neighbours
         d = (pts[:, a, :, None] - pts[:, b, None]).norm(dim=-1).amin(dim=(2, 3))  # [B,P]
         reach = self.hand.capsule_radius[a] + self.hand.capsule_radius[b] + RING_CAPSULE_MARGIN_M

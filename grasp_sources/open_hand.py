@@ -19,6 +19,7 @@ from dextog_gym.objects.catalog import ObjectAsset
 
 class OpenHandSource:
     name = "open_hand"
+    shipped_from = ("isf",)  # its cells are stale when the isf sets change (workflows/suite.py)
 
     def fixed_grasps(self, obj: ObjectAsset, task: str) -> tuple[Grasps, str] | None:
         """The object's shipped isf set in file order, every row's joints set to the open hand."""

@@ -221,3 +221,17 @@ def test_default_verifier_is_each_tasks_reference(tmp_path, calls, monkeypatch):
     assert [c.policy for c in calls] == ["controller", str(folder)]
     assert cell_path(tmp_path / "out", controlled, "rule", "seen", "reference").is_file()
     assert suite.cell_inputs(req, controlled, "rule", "seen")["policy"]["verifier"] == "controller"
+
+
+def test_open_hand_cells_go_stale_when_the_isf_sets_they_open_change(tmp_path, monkeypatch):
+    """open_hand serves the isf wrist poses: its cell key must hash the isf files, not only its own folder."""
+    from dextog_gym.workflows import suite
+
+    monkeypatch.setattr(suite, "grasps_dir", lambda: tmp_path)
+    (tmp_path / "isf").mkdir()
+    first = suite._cell_objects("pen", "seen", 1)[0]
+    (tmp_path / "isf" / f"{first}.npz").write_bytes(b"one")
+    before = suite.grasp_inputs("open_hand", "pen", "seen", 1)
+    (tmp_path / "isf" / f"{first}.npz").write_bytes(b"two")
+    assert suite.grasp_inputs("open_hand", "pen", "seen", 1) != before
+    assert "derived" not in suite.grasp_inputs("rule", "pen", "seen", 1)  # other keys unchanged

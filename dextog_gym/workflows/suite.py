@@ -132,7 +132,19 @@ def grasp_inputs(source: str, task: str, split: str, max_objects: int | None,
     objects = _cell_objects(task, split, max_objects)
     root = grasps_dir() / source
     shipped = None if objects is None else {o: digest(root / f"{o}.npz") for o in objects}
-    return {"source": source, "shipped": shipped}
+    inputs: dict[str, Any] = {"source": source, "shipped": shipped}
+    for folder in _shipped_from(source):  # a source built on another's files (open_hand: the isf poses)
+        inputs.setdefault("derived", {})[folder] = (
+            None if objects is None else {o: digest(grasps_dir() / folder / f"{o}.npz") for o in objects})
+    return inputs
+
+
+def _shipped_from(source: str) -> tuple[str, ...]:
+    """Other sources' shipped folders a registered source serves from (its class's ``shipped_from``)."""
+    from dextog_gym.grasps.registry import _entry_points
+
+    entry = _entry_points().get(source)
+    return tuple(getattr(entry.load(), "shipped_from", ())) if entry is not None else ()
 
 
 def policy_inputs(folder: Path) -> dict[str, str | None]:

@@ -64,5 +64,6 @@ def test_the_check_fails_on_the_physics_before_the_fix(monkeypatch):
     monkeypatch.setattr(pybullet_object, "PROJECT_THROUGH_STOP", False)
     hand, _, _, _ = worst_violations("DexTOG/BottleCap-v0", steps=20)
     assert hand > TOLERANCE_RAD
-    _, past_full, _, _ = worst_violations("DexTOG/SprayerTrigger-v0", steps=20)
+    # Seed 1: its random actions pull the trigger to its stop (which seed does depends on the grasp drawn).
+    _, past_full, _, _ = worst_violations("DexTOG/SprayerTrigger-v0", steps=20, seed=1)
     assert past_full > pybullet_object.LIMIT_SLACK

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dextog_gym.grasp_sources.isf.generate import FUNCTIONAL, VERSION, generate_raw, only
 from dextog_gym.grasp_sources.shipped import grasp_path
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset
@@ -38,7 +39,12 @@ class ObjectReport:
 
 
 RAW_EXTRAS = ("q1", "pen_cm", "pad_contacts", "family", "clearance_m")  # what generation writes
-FUNCTIONAL_FAMILY, FUNCTIONAL_STREAM = 2, 2  # generate.FAMILIES index, and its random stream
+FUNCTIONAL_FAMILY = FUNCTIONAL
+
+
+def _antipodal_provenance(raw: Grasps) -> dict:
+    """The antipodal stream's own provenance (``isf-3`` files nest it under ``streams``; ``isf-2`` are it)."""
+    return raw.provenance.get("streams", {}).get("antipodal", raw.provenance)
 
 
 def make_raw(asset: ObjectAsset, target: int, seed: int, root: Path | None = None, max_candidates: int = 20_000,
@@ -50,31 +56,30 @@ def make_raw(asset: ObjectAsset, target: int, seed: int, root: Path | None = Non
     (each family has its own random stream, so this is what regenerating would give), and only the
     missing functional grasps are generated.
     """
-    from dextog_gym.grasp_sources.isf.generate import generate_raw
-
     path = grasp_path("isf", asset.id, root)
     existing = Grasps.load(path) if path.is_file() and not overwrite else None
     if existing is not None and existing.provenance.get("seed") != seed:
         raise ValueError(f"{path} was generated with seed {existing.provenance.get('seed')}, not {seed}; "
                          "pass --overwrite to regenerate it")
-    if existing is None:
-        base, _ = generate_raw(asset, target, seed, max_candidates=max_candidates, family_probs=(1.0, 0.0, 0.0))
-    else:
+    base = None
+    if existing is not None:
         family = existing.extras.get("family", np.zeros(len(existing), dtype=np.int32))
         base = existing.select(np.flatnonzero(family != FUNCTIONAL_FAMILY))
-        have = existing.select(np.flatnonzero(family == FUNCTIONAL_FAMILY))
-        exhausted = int(base.provenance.get("streams", {}).get("antipodal", base.provenance).get("candidates", 0)) >= max_candidates
+        exhausted = int(_antipodal_provenance(base).get("candidates", 0)) >= max_candidates
         if len(base) < target and not exhausted:  # a larger target: the same stream, run further
-            base, _ = generate_raw(asset, target, seed, max_candidates=max_candidates, family_probs=(1.0, 0.0, 0.0))
-        elif len(have) >= functional:
+            base = None
+        elif (family == FUNCTIONAL_FAMILY).sum() >= functional:
             return existing
+    if base is None:
+        base, _ = generate_raw(asset, target, seed, max_candidates=max_candidates, family_probs=only("antipodal"))
     base = base.replace(extras={k: base.extras[k] for k in RAW_EXTRAS})
-    base_prov = base.provenance.get("streams", {}).get("antipodal", base.provenance)
-    provenance = {**{k: v for k, v in base_prov.items() if k != "streams"}, "version": "isf-3", "streams": {"antipodal": base_prov}}
+    base_prov = _antipodal_provenance(base)
+    provenance = {**{k: v for k, v in base_prov.items() if k != "streams"}, "version": VERSION,
+                  "streams": {"antipodal": base_prov}}
     grasps = base
     if functional > 0:
-        extra, _ = generate_raw(asset, functional, seed, max_candidates=max_candidates, family_probs=(0.0, 0.0, 1.0),
-                                stream=FUNCTIONAL_STREAM, avoid=base)
+        extra, _ = generate_raw(asset, functional, seed, max_candidates=max_candidates, family_probs=only("functional"),
+                                stream=FUNCTIONAL, avoid=base)
         extra = extra.replace(extras={k: extra.extras[k] for k in RAW_EXTRAS})
         grasps = Grasps.concat([base, extra])
         streams = {"antipodal": base_prov, "functional": extra.provenance}
@@ -109,7 +114,7 @@ def make_rule(asset: ObjectAsset, seed: int, root: Path | None = None) -> Object
     raw.save(raw_path, compact=True)
     kept_idx = np.flatnonzero(rules & (lift == 1))
     kept = raw.select(kept_idx)
-    kept = kept.replace(extras={k: v for k, v in kept.extras.items() if k in ("q1", "pen_cm", "pad_contacts", "family", "clearance_m")}, provenance={**raw.provenance, "source": "rule", "from": "isf", "rule_seed": seed, "created": time.strftime("%Y-%m-%d")})
+    kept = kept.replace(extras={k: v for k, v in kept.extras.items() if k in RAW_EXTRAS}, provenance={**raw.provenance, "source": "rule", "from": "isf", "rule_seed": seed, "created": time.strftime("%Y-%m-%d")})
     kept.save(grasp_path("rule", asset.id, root), compact=True)
     return ObjectReport(
         asset.id, asset.category, len(raw), float(raw.provenance.get("seconds", 0.0)),

@@ -27,6 +27,7 @@ from dextog_gym.hand import model
 from dextog_gym.hand.batch import JOINT
 
 TH, FF = model.FINGERS.index("th"), model.FINGERS.index("ff")
+_FINGER_OF_JOINT = np.array([name[:2].lower() for name in model.JOINT_NAMES])
 NORMAL_CONE_RAD = np.deg2rad(20.0)  # the pad meets the part up to this far off its normal
 ROLL_TRIALS = 12  # rolls of the hand about the part normal; the least colliding one starts the fit
 FIT_ITERATIONS = 40
@@ -110,8 +111,7 @@ class FunctionalSampler:
         rot0, trans0 = self._place(q0, finger, targets, n, rng)
         rot, trans, q = self._fit(rot0, trans0, torch.as_tensor(q0, dtype=self.hand.dtype), targets, normals,
                                   hold=True, ring=False)
-        closing = torch.as_tensor(np.array([[n_[:2].lower() != model.FINGERS[f] for n_ in model.JOINT_NAMES]
-                                            for f in finger]))
+        closing = torch.as_tensor(_FINGER_OF_JOINT[None] != np.array(model.FINGERS)[finger][:, None])
         closed = torch.where(closing, torch.as_tensor(CLOSED, dtype=q.dtype).expand_as(q), q)
         q = self.base.close(rot, trans, q, closed)
         # Closing stops a finger when any of its links touches; draw the holding pads onto the body.
@@ -130,7 +130,7 @@ class FunctionalSampler:
         down = random_cone(np.tile(-self.up, (m, 1)), RING_TILT_RAD, rng)
         qt = torch.as_tensor(q0, dtype=dt)
         with torch.no_grad():
-            frames, palm = self.hand.link_frames(qt)
+            _, palm = self.hand.link_frames(qt)
             _, palm_n = self.hand.palm(palm)
             tilt = align(unit(palm_n), torch.as_tensor(down, dtype=dt))
             eye = torch.eye(3, dtype=dt).expand(m, 3, 3)

@@ -29,6 +29,12 @@ DEDUP_POS_M, DEDUP_ANGLE_RAD, DEDUP_JOINT_RAD = 0.01, np.deg2rad(10.0), 0.2
 # (a pad on a small part / five pads around a cap, ``functional.py``).
 FAMILIES = ("antipodal", "approach", "functional")
 FAMILY_PROBS = (0.5, 0.0, 0.5)
+FUNCTIONAL = FAMILIES.index("functional")  # also the functional family's random stream (object_seed)
+
+
+def only(family: str) -> tuple[float, ...]:
+    """``family_probs`` drawing every batch from one family."""
+    return tuple(float(f == family) for f in FAMILIES)
 
 
 def object_seed(seed: int, object_id: str, stream: int = 0) -> np.random.Generator:
@@ -93,6 +99,8 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
     stats = GenerationStats(asset.id)
     kept: dict[str, list] = {k: [] for k in ("rot", "trans", "q", "q1", "pen", "pads", "palm", "app", "family",
                                                                                 "clear")}
+    # What a new grasp must differ from: the kept ones and those of ``avoid`` (not returned).
+    seen: dict[str, list] = {"palm": [], "app": [], "q": []}
     if avoid is not None and len(avoid):
         with torch.no_grad():
             wr = avoid.wrist_matrices()
@@ -100,9 +108,7 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
                                      torch.as_tensor(wr[:, :3, :3], dtype=hand.dtype),
                                      torch.as_tensor(wr[:, :3, 3], dtype=hand.dtype))
             pc, pn = hand.palm(pf)
-        seen_palm, seen_app, seen_q = list(pc.numpy().astype(float)), list(pn.numpy().astype(float)), list(avoid.joints)
-    else:
-        seen_palm, seen_app, seen_q = [], [], []
+        seen = {"palm": list(pc.numpy().astype(float)), "app": list(pn.numpy().astype(float)), "q": list(avoid.joints)}
     while len(kept["q"]) < target and stats.candidates < max_candidates:
         family = int(rng.choice(len(FAMILIES), p=probs))
         cand = samplers[family].sample(BATCH, rng)
@@ -145,8 +151,10 @@ def generate_raw(asset: ObjectAsset, target: int, seed: int, max_candidates: int
                 continue
             stats.valid += 1
             palm, app = palm_c[i].numpy().astype(float), palm_n[i].numpy().astype(float)
-            if not _distinct(palm, app, cand.q[i], seen_palm + kept["palm"], seen_app + kept["app"], seen_q + kept["q"]):
+            if not _distinct(palm, app, cand.q[i], seen["palm"], seen["app"], seen["q"]):
                 continue
+            for key, value in (("palm", palm), ("app", app), ("q", cand.q[i])):
+                seen[key].append(value)
             for key, value in (("rot", cand.rot[i]), ("trans", cand.trans[i]), ("q", cand.q[i]), ("q1", e["q1"][j]),
                                ("pen", e["pen_cm"][j]), ("pads", e["pad_contacts"][j]), ("palm", palm), ("app", app),
                                ("family", family), ("clear", e["table_cm"][j] / 100)):

@@ -22,6 +22,8 @@ def main() -> None:
     parser.add_argument("--batches", default="16,64,256")
     parser.add_argument("--object", default="stapler_000")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
+    parser.add_argument("--no-contact-keeping", action="store_true", help="handling without the contact term")
     args = parser.parse_args()
 
     import torch
@@ -32,8 +34,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     asset = get_object(args.object)
-    plain = DiffuTogSource(collision_handling=False, device=args.device, batch=1024)
-    handled = DiffuTogSource(collision_handling=True, device=args.device, batch=1024)
+    plain = DiffuTogSource(model=args.model, collision_handling=False, device=args.device, batch=1024)
+    handled = DiffuTogSource(model=args.model, collision_handling=True, device=args.device, batch=1024,
+                             contact_keeping=not args.no_contact_keeping)
     plain.sample(asset, asset.category, 4, np.random.default_rng(0))  # warm-up: model, encoder cache, shapes
     handled.sample(asset, asset.category, 4, np.random.default_rng(0))
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine()

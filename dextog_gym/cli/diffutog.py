@@ -32,10 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "task-agnostic ones (--agnostic, labelled with task-agnostic sentences). Writes "
                                     "TensorBoard logs, state.pt checkpoints and model.npz/.json (EMA weights) into "
                                     "--out; kill it at any time and continue with --resume.")
-    t.add_argument("--data", nargs="+", required=True, metavar="GRASPS", help=".npz grasp files or folders of them")
+    t.add_argument("--data", nargs="+", default=None, metavar="GRASPS", help=".npz grasp files or folders of them")
+    t.add_argument("--prepared", type=Path, default=None, metavar="FILE",
+                   help="train on a prepared-data file (from --save-prepared) instead of --data/--agnostic: "
+                        "no sentence encoder or object generation needed, e.g. on a rented GPU")
+    t.add_argument("--save-prepared", type=Path, default=None, metavar="FILE",
+                   help="write the training data built from --data/--agnostic to FILE (with --iterations 0: only that)")
     t.add_argument("--agnostic", nargs="*", default=[], metavar="GRASPS", help="task-agnostic grasp files or folders")
     t.add_argument("--out", type=Path, required=True, help="run folder")
-    t.add_argument("--iterations", type=int, default=20_000, help='training iterations (batches)')
+    t.add_argument("--iterations", type=int, default=50_000, help='training iterations (batches; specs §3.6: 30–50k)')
     t.add_argument("--batch", type=int, default=64, help='grasps per batch (8 objects per batch)')
     t.add_argument("--lr", type=float, default=5e-4, help='AdamW learning rate')
     t.add_argument("--lambda-fk", type=float, default=1.0, help="weight of the FK point loss (λ_R)")
@@ -47,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--checkpoint-every", type=int, default=1000, help='iterations between checkpoints')
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--max-minutes", type=float, default=None,
+                   help="checkpoint and stop after this many minutes; --resume continues (here or elsewhere)")
     t.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     t.set_defaults(func=run_train)
 
@@ -62,6 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("-n", type=int, default=16, help="grasps to sample")
     s.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
     s.add_argument("--no-collision-handling", action="store_true", help='skip the test-time collision handling')
+    s.add_argument("--no-contact-keeping", action="store_true",
+                   help="collision handling only pushes the hand out (pads may leave the surface)")
     s.add_argument("--seed", type=int, default=0, help='sampling seed')
     s.add_argument("--out", type=Path, default=None, help="save the grasps (.npz)")
     s.set_defaults(func=run_sample)
@@ -82,6 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
     g.add_argument("--no-hand-encoder", action="store_true", help="use the shipped ablation model")
     g.add_argument("--no-collision-handling", action="store_true", help='skip the test-time collision handling')
+    g.add_argument("--no-contact-keeping", action="store_true",
+                   help="collision handling only pushes the hand out (Table III's handling without the contact term)")
     g.add_argument("--text", default=None, help="one sentence for every object (default: each task's canonical one)")
     g.add_argument("--seed", type=int, default=0, help='sampling seed')
     g.add_argument("--out", type=Path, required=True, help="grasp file (.npz)")
@@ -89,6 +100,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--per-object-dir", type=Path, default=None, help="also one file per object here")
     g.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     g.set_defaults(func=run_generate)
+
+    h = dsub.add_parser("handle", **examples(
+                            "dextog diffutog handle results/diffutog/seen_raw.npz --no-contact-keeping --out "
+                            "results/diffutog/seen_T_push.npz"),
+                        help="collision handling alone on saved raw samples",
+                        description="Run the test-time collision handling on raw samples saved with generate "
+                                    "--raw-out, so Table III rows differ only by the handling.")
+    h.add_argument("raw", type=Path, help="raw samples (.npz from generate --raw-out)")
+    h.add_argument("--no-contact-keeping", action="store_true", help="push out only (no contact term)")
+    h.add_argument("--out", type=Path, required=True, help="grasp file (.npz)")
+    h.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+    h.set_defaults(func=run_handle)
 
     q = dsub.add_parser("table3", **examples(
                             "dextog diffutog table3 --row \"DiffuTOG w. Emb_H + T\" results/diffutog/seen_T.npz "
@@ -113,7 +136,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", type=Path, required=True, help="engine folder")
     e.add_argument("--split", default="seen", choices=SPLIT_CHOICES, help="which objects (default: seen)")
     e.add_argument("--max-objects", type=int, default=None, help="objects per task (default: all of the split)")
-    e.add_argument("--train-iterations", type=int, default=20_000, help='iterations of the first training stage')
+    e.add_argument("--train-iterations", type=int, default=50_000, help='iterations of the first training stage')
+    e.add_argument("--agnostic-per-object", type=int, default=128,
+                   help="raw grasps per object in the data, labelled with task-agnostic sentences")
     e.add_argument("--bootstrap-rounds", type=int, default=2, help='generate-filter-retrain rounds (K)')
     e.add_argument("--bootstrap-per-object", type=int, default=32, help="grasps generated per object and round")
     e.add_argument("--bootstrap-iterations", type=int, default=2_000, help="fine-tuning iterations per round")
@@ -133,7 +158,19 @@ def run_train(args: argparse.Namespace) -> int:
     from dextog_gym.grasp_sources.diffutog.network import ModelConfig
     from dextog_gym.grasp_sources.diffutog.train import TrainConfig, train
 
-    data = build_training_data(expand_grasp_paths(args.data), expand_grasp_paths(args.agnostic))
+    from dextog_gym.grasp_sources.diffutog.dataset import TrainingData
+
+    if (args.data is None) == (args.prepared is None):
+        raise SystemExit("dextog diffutog train: give either --data (grasp files) or --prepared (a prepared-data file)")
+    if args.prepared is not None:
+        data = TrainingData.load(args.prepared)
+    else:
+        data = build_training_data(expand_grasp_paths(args.data), expand_grasp_paths(args.agnostic))
+    if args.save_prepared is not None:
+        data.save(args.save_prepared)
+        print(f"prepared training data: {args.save_prepared}")
+        if args.iterations == 0:
+            return 0
     print(f"training data: {len(data)} grasps on {len(data.object_ids)} objects, groups "
           f"{json.dumps(data.summary()['per_group'])}")
     config = TrainConfig(iterations=args.iterations, batch=args.batch, lr=args.lr, lambda_fk=args.lambda_fk,
@@ -141,9 +178,12 @@ def run_train(args: argparse.Namespace) -> int:
     model_config = ModelConfig(hidden=args.hidden, hand_points=args.hand_points,
                                hand_encoder=not args.no_hand_encoder)
     result = train(data, args.out, config, model_config, resume=args.resume, init_from=args.init_from,
-                   progress=not args.no_progress, command=["dextog", *map(str, args.argv)])
+                   progress=not args.no_progress, command=["dextog", *map(str, args.argv)],
+                   max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
     val = f", val loss {result.val_loss:.4f}" if result.val_loss is not None else ""
     print(f"{result.steps} iterations in {result.seconds:.0f} s this session; loss {result.final_loss:.4f}{val}")
+    if result.steps < args.iterations:
+        print(f"stopped at {result.steps} of {args.iterations} iterations (--max-minutes); add --resume to continue")
     print(f"model: {args.out / 'model.npz'}   TensorBoard: tensorboard --logdir {args.out / 'tb'}")
     return 0
 
@@ -155,7 +195,8 @@ def run_sample(args: argparse.Namespace) -> int:
     from dextog_gym.objects.catalog import get_object
 
     asset = get_object(args.object)
-    source = DiffuTogSource(model=args.model, collision_handling=not args.no_collision_handling)
+    source = DiffuTogSource(model=args.model, collision_handling=not args.no_collision_handling,
+                            contact_keeping=not args.no_contact_keeping)
     grasps = source.sample(asset, asset.category, args.n, np.random.default_rng(args.seed), text=args.text)
     stats = source.last_stats
     print(f"{len(grasps)} grasps for {asset.id} ({asset.category}) from {shlex.quote(stats['text'])}")
@@ -172,6 +213,7 @@ def run_engine(args: argparse.Namespace) -> int:
     from dextog_gym.workflows.engine import Engine, EngineConfig
 
     config = EngineConfig(split=args.split, max_objects=args.max_objects, train_iterations=args.train_iterations,
+                          agnostic_per_object=args.agnostic_per_object,
                           bootstrap_rounds=args.bootstrap_rounds, bootstrap_per_object=args.bootstrap_per_object,
                           bootstrap_iterations=args.bootstrap_iterations, finetune_iterations=args.finetune_iterations,
                           seed=args.seed, workers=args.workers, progress=not args.no_progress)
@@ -213,7 +255,8 @@ def run_generate(args: argparse.Namespace) -> int:
         found = list_objects(task, args.split)
         ids.extend(found[: args.max_objects] if args.max_objects else found)
     final, raw, timing = generate_sets(ids, args.per_object, args.model, not args.no_hand_encoder,
-                                       not args.no_collision_handling, args.seed, args.text, not args.no_progress)
+                                       not args.no_collision_handling, args.seed, args.text, not args.no_progress,
+                                       contact_keeping=not args.no_contact_keeping)
     final.save(args.out)
     if raw is not None and args.raw_out:
         raw.save(args.raw_out)
@@ -222,6 +265,20 @@ def run_generate(args: argparse.Namespace) -> int:
     print(f"{len(final)} grasps on {len(ids)} objects -> {args.out}")
     print(f"sampling {timing['ms_per_grasp_sample']:.1f} ms/grasp, collision handling "
           f"{timing['ms_per_grasp_collision']:.1f} ms/grasp ({timing['device']})")
+    return 0
+
+
+def run_handle(args: argparse.Namespace) -> int:
+    from dextog_gym.grasp_sources.diffutog.generate import handle_set
+    from dextog_gym.grasps import Grasps
+
+    raw = Grasps.load(args.raw)
+    out = handle_set(raw, contact_keeping=not args.no_contact_keeping, progress=not args.no_progress)
+    out.save(args.out)
+    pen = out.extras["pen_after_cm"]
+    print(f"{len(out)} grasps on {len(out.object_ids)} objects -> {args.out}")
+    print(f"collision handling {out.provenance['ms_per_grasp_collision']:.1f} ms/grasp; handling's own penetration "
+          f"after: mean {pen.mean():.2f} cm; pads held on the surface: {out.extras['pads_kept'].mean():.2f} per grasp")
     return 0
 
 

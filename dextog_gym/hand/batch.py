@@ -23,11 +23,15 @@ def finger_of_link(link: str) -> str | None:
 
 
 class HandBatch:
-    """Shared, read-only hand data for batched sampling (float32, CPU)."""
+    """Shared, read-only hand data for batched sampling (float32; CPU unless ``device`` says otherwise).
 
-    def __init__(self, n_points: int = 1024, dtype: torch.dtype = torch.float32):
+    Every tensor lives on ``device``, so FK inside a model trained on a GPU never round-trips to the CPU.
+    """
+
+    def __init__(self, n_points: int = 1024, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"):
         self.dtype = dtype
-        self.fk = TorchHandFK(dtype=dtype)
+        self.device = torch.device(device)
+        self.fk = TorchHandFK(dtype=dtype, device=self.device)
         names, index, points, _ = sample_hand_surface(n_points, np.random.default_rng(HAND_SAMPLE_SEED))
         self.link_names = names
         order = np.argsort(index, kind="stable")
@@ -76,17 +80,26 @@ class HandBatch:
         self.box_half = torch.as_tensor(np.array([g.size for _, g in boxes]) / 2, dtype=dtype)
         self.palm_center = torch.as_tensor(model.PALM_CENTER, dtype=dtype)
         self.palm_normal = torch.as_tensor(model.PALM_NORMAL, dtype=dtype)
+        if self.device.type != "cpu":
+            self._move(self.device)
+
+    def _move(self, device: torch.device) -> None:
+        """Put every tensor attribute (and the per-link sample groups) on ``device``."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+        self._groups = [(link, pts.to(device)) for link, pts in self._groups]
 
     def link_frames(self, q: torch.Tensor, rot: torch.Tensor | None = None, trans: torch.Tensor | None = None):
         """Link transforms [B, L, 4, 4] (sample links only) for joints q[B,24] and a wrist pose."""
         b = q.shape[0]
-        ident = torch.zeros(b, 4, dtype=self.dtype)
+        ident = torch.zeros(b, 4, dtype=self.dtype, device=self.device)
         ident[:, 0] = 1
-        poses = self.fk(torch.zeros(b, 3, dtype=self.dtype), ident, q)
+        poses = self.fk(torch.zeros(b, 3, dtype=self.dtype, device=self.device), ident, q)
         frames = torch.stack([poses[n] for n in self.link_names], dim=1)
         palm = poses[model.PALM_LINK]
         if rot is not None:
-            wrist = torch.zeros(b, 1, 4, 4, dtype=self.dtype)
+            wrist = torch.zeros(b, 1, 4, 4, dtype=self.dtype, device=self.device)
             wrist[:, 0, :3, :3] = rot
             wrist[:, 0, :3, 3] = trans
             wrist[:, 0, 3, 3] = 1
@@ -109,9 +122,9 @@ class HandBatch:
     def pads(self, q: torch.Tensor, rot: torch.Tensor, trans: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pad centres and outward normals [B, 5, 3] for the wrist pose (rot [B,3,3], trans [B,3])."""
         b = q.shape[0]
-        ident = torch.zeros(b, 4, dtype=self.dtype)
+        ident = torch.zeros(b, 4, dtype=self.dtype, device=self.device)
         ident[:, 0] = 1
-        p, n = self.fk.fingertip_pads(torch.zeros(b, 3, dtype=self.dtype), ident, q)
+        p, n = self.fk.fingertip_pads(torch.zeros(b, 3, dtype=self.dtype, device=self.device), ident, q)
         return (rot[:, None] @ p[..., None]).squeeze(-1) + trans[:, None], (rot[:, None] @ n[..., None]).squeeze(-1)
 
     def palm(self, palm_frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -54,6 +54,14 @@ def object_points(shape: ObjectShape, n: int = OBJECT_POINTS) -> np.ndarray:
     return pool[chosen]
 
 
+def metric_object_points(shape: ObjectShape) -> np.ndarray:
+    """The object points the penetration metric checks (``object_points(shape)``), computed once per object."""
+    key = ("objpts", shape.object_id)
+    if key not in _cache:
+        _cache[key] = object_points(shape)
+    return _cache[key]
+
+
 def hand_below_table_m(shape: ObjectShape, rot: np.ndarray, trans: np.ndarray, q: np.ndarray) -> np.ndarray:
     """How far each grasp's hand reaches below the table with the object at rest (0 if it does not).
 
@@ -98,7 +106,7 @@ def evaluate(shape: ObjectShape, rot: np.ndarray, trans: np.ndarray, q: np.ndarr
     phi, closest, normals = shape.nearest(pts.reshape(-1, 3))
     phi, closest, normals = (a.reshape(b, -1, *a.shape[1:]) for a in (phi, closest, normals))
     pen_hand = np.maximum(phi.max(axis=1), 0.0)
-    obj_pts = _cache.setdefault(("objpts", shape.object_id), object_points(shape))
+    obj_pts = metric_object_points(shape)
     phi_h = collision.signed_distance_batch(np.broadcast_to(obj_pts, (b, *obj_pts.shape)), stacked)
     pen_obj = np.maximum(phi_h.max(axis=1), 0.0)
     pen = np.maximum(pen_hand, pen_obj)

@@ -31,7 +31,8 @@ PEN_LIMIT_CM = 0.5  # DexTOG's bound: deeper grasps count as colliding (Q1 = 0, 
 class EngineConfig:
     split: str = "seen"
     max_objects: int | None = None  # per task; None = every object of the split
-    train_iterations: int = 20_000
+    train_iterations: int = 50_000  # specs §3.6: 30–50k
+    agnostic_per_object: int = 128  # raw grasps per object labelled task-agnostic (DexTOG-80K: 500)
     bootstrap_rounds: int = 2
     bootstrap_per_object: int = 32
     bootstrap_iterations: int = 2_000
@@ -106,7 +107,8 @@ class Engine:
         from dextog_gym.grasp_sources.diffutog.engine_data import write_stage_data
         from dextog_gym.objects.spec import CATEGORIES
 
-        summary = write_stage_data(folder, self.config.split, self.config.seed, list(CATEGORIES), self.config.max_objects)
+        summary = write_stage_data(folder, self.config.split, self.config.seed, list(CATEGORIES), self.config.max_objects,
+                                   agnostic_per_object=self.config.agnostic_per_object)
         return summary
 
     def _objects(self) -> list[str]:

@@ -22,6 +22,7 @@ from dextog_gym.objects.catalog import ObjectAsset, get_object
 from dextog_gym.objects.shape import object_shape
 
 OBJECT_POINTS = 512
+PREPARED_FORMAT = "dextog-diffutog-data-1"
 _CLOUD_SEED = 5
 
 
@@ -66,6 +67,39 @@ class TrainingData:
     def summary(self) -> dict:
         counts = {g: int((self.text_group == i).sum()) for i, g in enumerate(self.groups)}
         return {"grasps": len(self), "objects": len(self.object_ids), "per_group": counts, "sources": self.sources}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """A prepared-data file: everything training reads, so a machine without the sentence encoder
+        or the object generator (a rented GPU) can train. Plain arrays + JSON, no pickle."""
+        import json
+
+        from dextog_gym.files import atomic_write
+
+        arrays = {"x": self.x, "object_index": self.object_index, "text_group": self.text_group, "clouds": self.clouds,
+                  "meta": np.array(json.dumps({"format": PREPARED_FORMAT, "object_ids": self.object_ids,
+                                               "groups": self.groups, "sources": self.sources}))}
+        arrays.update({f"embeddings_{i}": e for i, e in enumerate(self.group_embeddings)})
+        atomic_write(Path(path), lambda fh: np.savez_compressed(fh, **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "TrainingData":
+        import json
+
+        with np.load(path, allow_pickle=False) as f:
+            meta = json.loads(str(f["meta"]))
+            if meta.get("format") != PREPARED_FORMAT:
+                raise ValueError(f"{path}: not a prepared DiffuTOG training-data file ({PREPARED_FORMAT})")
+            groups = list(meta["groups"])
+            data = cls(list(meta["object_ids"]), f["clouds"].astype(np.float32), f["x"].astype(np.float32),
+                       f["object_index"].astype(np.int64), f["text_group"].astype(np.int64), groups,
+                       [f[f"embeddings_{i}"].astype(np.float32) for i in range(len(groups))], list(meta["sources"]))
+        n, o, g = len(data.x), len(data.object_ids), len(groups)
+        if (data.x.ndim != 2 or data.x.shape[1] != 33 or data.object_index.shape != (n,) or data.text_group.shape != (n,)
+                or data.clouds.shape[0] != o or (n and (data.object_index.max() >= o or data.text_group.max() >= g
+                                                        or min(data.object_index.min(), data.text_group.min()) < 0))
+                or not np.isfinite(data.x).all()):
+            raise ValueError(f"{path}: prepared training data has inconsistent shapes or indices")
+        return data
 
 
 def build_training_data(task_sets: Sequence[Grasps | str | os.PathLike],

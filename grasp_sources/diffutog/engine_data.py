@@ -81,7 +81,8 @@ def raw_stage_grasps(object_ids: list[str], per_object: int = AGNOSTIC_PER_OBJEC
 
 
 def write_stage_data(out: str | os.PathLike, split: str = "seen", seed: int = 0,
-                     categories: list[str] | None = None, max_objects: int | None = None) -> dict:
+                     categories: list[str] | None = None, max_objects: int | None = None,
+                     agnostic_per_object: int = AGNOSTIC_PER_OBJECT) -> dict:
     """Write ``raw.npz`` and ``rule.npz`` for the ``split`` objects into ``out``; returns a summary."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,7 +90,7 @@ def write_stage_data(out: str | os.PathLike, split: str = "seen", seed: int = 0,
     for cat in categories or [None]:
         found = list_objects(cat, split)
         ids.extend(found[:max_objects] if max_objects else found)
-    raw = raw_stage_grasps(ids, seed=seed)
+    raw = raw_stage_grasps(ids, per_object=agnostic_per_object, seed=seed)
     raw.save(folder / "raw.npz", compact=True)
     rule, counts = rule_stage_grasps(ids)
     rule.save(folder / "rule.npz", compact=True)

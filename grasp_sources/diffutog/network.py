@@ -110,15 +110,15 @@ class Denoiser(nn.Module):
     # --- the hand cloud -----------------------------------------------------------------------
     def hand_cloud(self, x: torch.Tensor) -> torch.Tensor:
         """Hand surface samples [B, hand_points, 3] in the object frame (scaled) for grasp vectors x."""
-        if self._hand is None:
+        if self._hand is None or self._hand.device != x.device:  # FK runs where the model runs
             from dextog_gym.hand.batch import HandBatch
 
-            self._hand = HandBatch(n_points=self.config.hand_points, dtype=torch.float32)
-            self._decode = TorchDecoder(torch.float32)
+            self._hand = HandBatch(n_points=self.config.hand_points, dtype=torch.float32, device=x.device)
+            self._decode = TorchDecoder(torch.float32, x.device)
         hand = self._hand
-        rot, trans, q = self._decode(x.float().cpu() if x.device.type != "cpu" else x.float())
+        rot, trans, q = self._decode(x.float())
         frames, _ = hand.link_frames(q, rot, trans)
-        return (hand.surface(frames) / POS_SCALE_M).to(x.device)
+        return hand.surface(frames) / POS_SCALE_M
 
     # --- forward ------------------------------------------------------------------------------
     def encode_object(self, object_points: torch.Tensor) -> torch.Tensor:

@@ -47,9 +47,10 @@ class DiffuTogSource:
 
     def __init__(self, model: str | os.PathLike | None = None, collision_handling: bool = True,
                  collision_steps: int | None = None, hand_encoder: bool = True, batch: int = DEFAULT_BATCH,
-                 device: str = "auto", text: str | None = None) -> None:
+                 device: str = "auto", text: str | None = None, contact_keeping: bool = True) -> None:
         """``model``: a model file (default: the shipped one; ``hand_encoder=False`` picks the shipped
-        ablation model). ``text``: a default sentence for every ``sample`` call."""
+        ablation model). ``text``: a default sentence for every ``sample`` call. ``contact_keeping``:
+        the collision handling holds pads that start near the surface on it (collision.py)."""
         from dextog_gym.grasp_sources.diffutog.language import check_text
 
         self.model_path = Path(model) if model is not None else shipped_model_path(hand_encoder)
@@ -57,7 +58,10 @@ class DiffuTogSource:
             raise ValueError(f"collision_handling must be true or false, got {collision_handling!r}")
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
+        if not isinstance(contact_keeping, bool):
+            raise ValueError(f"contact_keeping must be true or false, got {contact_keeping!r}")
         self.collision_handling = collision_handling
+        self.contact_keeping = contact_keeping
         self.collision_steps = collision_steps
         self.batch = int(batch)
         self.device = device
@@ -65,7 +69,7 @@ class DiffuTogSource:
         self.last_stats: dict[str, Any] = {}
         # The shipped sets were made by the shipped model with these defaults; other settings sample live.
         self.serves_shipped = (model is None and hand_encoder and collision_handling and collision_steps is None
-                               and text is None)
+                               and text is None and contact_keeping)
 
     def fixed_grasps(self, obj: ObjectAsset, task: str) -> tuple[Grasps, str] | None:
         """The object's shipped set (made by the shipped model, collision handling on) in file order.
@@ -141,15 +145,18 @@ class DiffuTogSource:
             t1 = time.perf_counter()
             rot = np.stack([quat_wxyz_to_matrix(q) for q in quats])
             res = resolve_collisions(object_shape(obj), rot, positions, joints,
-                                     steps=self.collision_steps if self.collision_steps is not None else STEPS)
+                                     steps=self.collision_steps if self.collision_steps is not None else STEPS,
+                                     contact_keeping=self.contact_keeping, device=device)
             t_coll = time.perf_counter() - t1
             positions, joints = res.trans, res.joints
-            extras = {"pen_before_cm": 100 * res.pen_before_m, "pen_after_cm": 100 * res.pen_after_m}
+            extras = {"pen_before_cm": 100 * res.pen_before_m, "pen_after_cm": 100 * res.pen_after_m,
+                      "pads_kept": res.pads_kept.astype(np.int8)}
             stats = {"pen_before_cm": float(extras["pen_before_cm"].mean()),
                      "pen_after_cm": float(extras["pen_after_cm"].mean()), "collision_steps_run": res.steps_run}
         self.last_stats = {"text": sentence, "n": n, "device": device, "ms_per_grasp_sample": 1000 * t_sample / max(n, 1),
                            "ms_per_grasp_collision": 1000 * t_coll / max(n, 1), **stats}
         provenance = {"source": self.name, "version": 1, "seed": seed, "text": sentence,
                       "model": self.model_path.name, "model_sha256": digest, "model_steps": doc.get("steps"),
-                      "collision_handling": self.collision_handling, "hand_encoder": model.config.hand_encoder}
+                      "collision_handling": self.collision_handling, "hand_encoder": model.config.hand_encoder,
+                      "contact_keeping": self.collision_handling and self.contact_keeping}
         return Grasps.from_arrays(obj.id, task, positions, quats, joints, extras, provenance)

@@ -87,10 +87,12 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
 
 def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, model_config=None,
           resume: bool = False, init_from: str | os.PathLike | None = None, progress: bool = True,
-          command: list[str] | None = None) -> TrainResult:
+          command: list[str] | None = None, max_seconds: float | None = None) -> TrainResult:
     """Train (or continue) a DiffuTOG model on ``data`` in ``run_dir``.
 
     ``init_from``: start from an existing model file's weights (fine-tuning in the data engine).
+    ``max_seconds``: checkpoint and stop after this much wall time (a lease on a rented machine);
+    ``resume=True`` continues from there, on this or another device.
     """
     import torch
 
@@ -144,7 +146,11 @@ def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, m
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step = int(state["step"])
-        gen.set_state(state["torch_gen"].cpu() if device.type == "cpu" else state["torch_gen"])
+        saved_gen = state["torch_gen"].cpu()
+        if saved_gen.numel() == gen.get_state().numel():
+            gen.set_state(saved_gen)
+        else:  # resumed on another kind of device: its generator state does not carry over
+            gen.manual_seed(config.seed + 1 + step)
         sampler.rng.bit_generator.state = json.loads(state["numpy_rng"])
     clouds = torch.as_tensor(data.clouds, device=device)
     writer = _writer(run / "tb")
@@ -152,7 +158,12 @@ def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, m
     t0, history, last = time.time(), [], {}
     start = step
     bar = _bar(progress, config.iterations, step)
+    stopped_early = False
     while step < config.iterations:
+        if max_seconds is not None and time.time() - t0 > max_seconds:
+            stopped_early = True
+            _checkpoint(run, model, ema, opt, step, gen, sampler, doc, model_config, t0, start)
+            break
         x, text, objs, slot = sampler.sample()
         loss, terms = diffusion_loss(model, schedule, torch.as_tensor(x, device=device), torch.as_tensor(text, device=device),
                                      clouds[torch.as_tensor(objs, device=device)], torch.as_tensor(slot, device=device),
@@ -174,6 +185,7 @@ def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, m
             if val is not None:
                 row["val_loss"] = _val_loss(ema, schedule, clouds, val, config.lambda_fk)
             history.append(row)
+            doc["last"] = row  # the figures a resumed-at-the-end run reports
             for k, v in row.items():
                 if k != "step" and writer is not None:
                     writer.add_scalar(f"train/{k}" if k != "val_loss" else "val/loss", v, step)
@@ -184,7 +196,12 @@ def train(data: TrainingData, run_dir: str | os.PathLike, config: TrainConfig, m
     if writer is not None:
         writer.close()
     seconds = time.time() - t0
-    val_loss = history[-1].get("val_loss") if history else None
+    final = history[-1] if history else doc.get("last", {})
+    val_loss = final.get("val_loss")
+    if not last:
+        last = final
+    if stopped_early and progress:
+        print(f"stopped at {step} of {config.iterations} iterations after {max_seconds:.0f} s; --resume continues")
     return TrainResult(run, step, seconds, float(last.get("loss", float("nan"))), val_loss, history)
 
 

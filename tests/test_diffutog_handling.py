@@ -1,0 +1,130 @@
+"""DiffuTOG at full strength: contact-keeping handling, prepared training data, stop-and-resume, timings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from dextog_gym.grasp_sources.shipped import grasp_path  # noqa: E402
+from dextog_gym.grasps import Grasps  # noqa: E402
+from dextog_gym.hand.model import joint_limits  # noqa: E402
+from dextog_gym.objects.catalog import get_object  # noqa: E402
+
+TINY = dict(hidden=32, point_channels=(16, 32), hand_points=64, blocks=2, timesteps=10)
+
+
+@pytest.fixture(scope="module")
+def sunk_grasps():
+    """16 stapler grasps pushed 1 cm along the palm normal into the object, joints jittered."""
+    from dextog_gym.hand.transforms import quat_wxyz_to_matrix
+
+    g = Grasps.load(grasp_path("isf", "stapler_000")).select(np.arange(16))
+    rot = np.stack([quat_wxyz_to_matrix(q) for q in g.quats_wxyz])
+    lo, hi = joint_limits()
+    q = np.clip(g.joints + np.random.default_rng(0).normal(0, 0.2, g.joints.shape), lo, hi)
+    return rot, g.positions - 0.01 * rot[:, :, 2], q
+
+
+def test_contact_keeping_holds_pads_on_the_surface(sunk_grasps):
+    from dextog_gym.grasp_sources.diffutog.collision import resolve_collisions
+    from dextog_gym.metrics.grasp_quality import evaluate
+    from dextog_gym.objects.shape import object_shape
+
+    shape = object_shape(get_object("stapler_000"))
+    rot, trans, q = sunk_grasps
+    pushed = resolve_collisions(shape, rot, trans, q, steps=80, contact_keeping=False)
+    kept = resolve_collisions(shape, rot, trans, q, steps=80, contact_keeping=True)
+    assert pushed.pads_kept.sum() == 0 and kept.pads_kept.mean() >= 2
+    for res in (pushed, kept):
+        assert res.pen_after_m.mean() < 0.6 * res.pen_before_m.mean()
+    e_pushed = evaluate(shape, rot, pushed.trans, pushed.joints, self_collision=False)
+    e_kept = evaluate(shape, rot, kept.trans, kept.joints, self_collision=False)
+    assert e_kept["pad_contacts"].mean() > 2 * e_pushed["pad_contacts"].mean()
+    assert e_kept["q1"].mean() > e_pushed["q1"].mean()
+    assert kept.gap_after_m.mean() < kept.gap_before_m.mean() + 1e-9 or kept.gap_after_m.mean() < 0.002
+
+
+def test_handling_leaves_clean_grasps_alone():
+    """A grasp already out of the object with its pads on the surface takes no step."""
+    from dextog_gym.grasp_sources.diffutog.collision import resolve_collisions
+    from dextog_gym.hand.transforms import quat_wxyz_to_matrix
+    from dextog_gym.objects.shape import object_shape
+
+    g = Grasps.load(grasp_path("isf", "bottle_000"))
+    rot = np.stack([quat_wxyz_to_matrix(q) for q in g.quats_wxyz])
+    res = resolve_collisions(object_shape(get_object("bottle_000")), rot, g.positions, g.joints, steps=50)
+    done = (res.pen_before_m < 0.001) & (res.gap_before_m < 0.001)
+    assert done.any()
+    assert np.allclose(res.joints[done], g.joints[done]) and np.allclose(res.trans[done], g.positions[done])
+
+
+def test_hand_batch_tensors_follow_the_device():
+    from dextog_gym.hand.batch import HandBatch
+
+    hand = HandBatch(n_points=64, device="cpu")
+    assert all(t.device == hand.device for t in vars(hand).values() if isinstance(t, torch.Tensor))
+    assert all(p.device == hand.device for _, p in hand._groups)
+
+
+def _tiny_data():
+    from dextog_gym.grasp_sources.diffutog.dataset import build_training_data
+
+    return build_training_data([grasp_path("rule", "stapler_000")], [grasp_path("isf", "stapler_000")])
+
+
+def test_prepared_data_round_trip_and_refusals(tmp_path):
+    from dextog_gym.grasp_sources.diffutog.dataset import TrainingData
+
+    data = _tiny_data()
+    data.save(tmp_path / "prep.npz")
+    back = TrainingData.load(tmp_path / "prep.npz")
+    assert back.object_ids == data.object_ids and back.groups == data.groups and back.sources == data.sources
+    for name in ("x", "object_index", "text_group", "clouds"):
+        assert np.array_equal(getattr(back, name), getattr(data, name))
+    assert all(np.array_equal(a, b) for a, b in zip(back.group_embeddings, data.group_embeddings))
+    arrays = dict(np.load(tmp_path / "prep.npz"))
+    bad = dict(arrays, object_index=arrays["object_index"] + 99)
+    np.savez(tmp_path / "bad.npz", **bad)
+    with pytest.raises(ValueError, match="inconsistent"):
+        TrainingData.load(tmp_path / "bad.npz")
+    np.savez(tmp_path / "other.npz", **dict(arrays, meta=np.array(json.dumps({"format": "x"}))))
+    with pytest.raises(ValueError, match="prepared"):
+        TrainingData.load(tmp_path / "other.npz")
+    np.savez(tmp_path / "pickled.npz", meta=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError):
+        TrainingData.load(tmp_path / "pickled.npz")
+
+
+def test_stop_after_seconds_then_resume_from_prepared_data(tmp_path):
+    """A run stopped by its time limit continues from a prepared-data file (another machine's way)."""
+    from dextog_gym.grasp_sources.diffutog.dataset import TrainingData
+    from dextog_gym.grasp_sources.diffutog.network import ModelConfig
+    from dextog_gym.grasp_sources.diffutog.train import TrainConfig, train
+
+    data = _tiny_data()
+    data.save(tmp_path / "prep.npz")
+    run = tmp_path / "run"
+    config = TrainConfig(iterations=10_000, batch=8, objects_per_batch=1, checkpoint_every=5000, device="cpu")
+    first = train(data, run, config, ModelConfig(**TINY), progress=False, max_seconds=0.5)
+    assert 0 < first.steps < 10_000
+    assert json.loads((run / "run.json").read_text())["steps"] == first.steps  # checkpointed where it stopped
+    second = train(TrainingData.load(tmp_path / "prep.npz"), run, TrainConfig(iterations=first.steps + 5, device="cpu"),
+                   resume=True, progress=False)
+    assert second.steps == first.steps + 5
+
+
+def test_per_object_files_carry_their_own_time(tmp_path):
+    from dextog_gym.grasp_sources.diffutog.generate import save_per_object
+
+    parts = [Grasps.load(grasp_path("rule", o)).select(np.arange(n)) for o, n in (("stapler_000", 4), ("pen_000", 2))]
+    merged = Grasps.concat(parts).replace(provenance={
+        "source": "diffutog", "version": 1, "seed": None, "collision_handling": True, "seconds": 9.0, "grasps": 6,
+        "per_object_seconds": {"stapler_000": [1.0, 5.0], "pen_000": [0.5, 2.5]}})
+    save_per_object(merged, tmp_path)
+    one = Grasps.load(tmp_path / "stapler_000.npz").provenance
+    assert one["seconds"] == 6.0 and one["grasps"] == 4 and one["set_seconds"] == 9.0
+    assert Grasps.load(tmp_path / "pen_000.npz").provenance["seconds"] == 3.0

@@ -29,6 +29,14 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     Engine(tmp_path, EngineConfig(train_iterations=10, progress=False))  # progress is not a setting
 
 
+def test_unknown_verifier_is_refused(tmp_path):
+    from dextog_gym.workflows.engine import Engine, EngineConfig
+
+    with pytest.raises(ValueError, match="verify_with"):
+        Engine(tmp_path, EngineConfig(verify_with="oracle"))
+    assert not (tmp_path / "engine.json").exists()
+
+
 def test_verification_keeps_exactly_the_successful_grasps(tmp_path):
     from dextog_gym.workflows.engine import Engine, EngineConfig
 

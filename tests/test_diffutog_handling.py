@@ -128,3 +128,27 @@ def test_per_object_files_carry_their_own_time(tmp_path):
     one = Grasps.load(tmp_path / "stapler_000.npz").provenance
     assert one["seconds"] == 6.0 and one["grasps"] == 4 and one["set_seconds"] == 9.0
     assert Grasps.load(tmp_path / "pen_000.npz").provenance["seconds"] == 3.0
+
+
+def test_generate_then_handle_alone_records_true_times(tmp_path):
+    """generate_sets with its raw samples, the handling re-run alone on them, one file per object."""
+    from dextog_gym.grasp_sources.diffutog.generate import generate_sets, handle_set, save_per_object
+    from dextog_gym.grasp_sources.diffutog.network import ModelConfig
+    from dextog_gym.grasp_sources.diffutog.train import TrainConfig, train
+
+    run = tmp_path / "run"
+    train(_tiny_data(), run, TrainConfig(iterations=5, batch=8, objects_per_batch=1, checkpoint_every=5, device="cpu"),
+          ModelConfig(**TINY), progress=False)
+    ids = ["stapler_000", "pen_000"]
+    final, raw, timing = generate_sets(ids, 3, run / "model", progress=False)
+    assert len(final) == len(raw) == 6 and sorted(timing["per_object_seconds"]) == sorted(ids)
+    assert final.provenance["contact_keeping"] is True and not raw.provenance["collision_handling"]
+    assert np.array_equal(raw.quats_wxyz, final.quats_wxyz)  # the handling never turns the wrist
+    pushed = handle_set(raw, contact_keeping=False, progress=False)
+    assert len(pushed) == 6 and pushed.provenance["contact_keeping"] is False
+    assert (pushed.extras["pads_kept"] == 0).all()
+    with pytest.raises(ValueError, match="already"):
+        handle_set(final, progress=False)
+    save_per_object(final, tmp_path / "sets")
+    one = Grasps.load(tmp_path / "sets" / "pen_000.npz").provenance
+    assert one["grasps"] == 3 and one["seconds"] == pytest.approx(sum(timing["per_object_seconds"]["pen_000"]))

@@ -145,6 +145,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--finetune-iterations", type=int, default=2_000,
                    help='iterations of the final fine-tune on verified grasps')
     e.add_argument("--workers", type=int, default=2, help="processes for the RL verification rollouts")
+    e.add_argument("--verify-with", default="reference", choices=["reference", "residual", "controller"],
+                   help="who verifies bootstrapped grasps: each task's reference verifier (default), its residual "
+                        "PPO bundle (<task>_rule_residual) or the task controller")
     e.add_argument("--seed", type=int, default=0, help='seeds every stage')
     e.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     e.set_defaults(func=run_engine)
@@ -214,6 +217,7 @@ def run_engine(args: argparse.Namespace) -> int:
 
     config = EngineConfig(split=args.split, max_objects=args.max_objects, train_iterations=args.train_iterations,
                           agnostic_per_object=args.agnostic_per_object,
+                          verify_with=args.verify_with,
                           bootstrap_rounds=args.bootstrap_rounds, bootstrap_per_object=args.bootstrap_per_object,
                           bootstrap_iterations=args.bootstrap_iterations, finetune_iterations=args.finetune_iterations,
                           seed=args.seed, workers=args.workers, progress=not args.no_progress)

@@ -24,7 +24,8 @@ import numpy as np
 from dextog_gym.files import atomic_write_json
 from dextog_gym.grasps import Grasps
 
-PEN_LIMIT_CM = 0.5  # DexTOG's bound: deeper grasps count as colliding (Q1 = 0, not collision-free)
+PEN_LIMIT_CM = 0.5
+VERIFY_WITH = ("reference", "residual", "controller")  # DexTOG's bound: deeper grasps count as colliding (Q1 = 0, not collision-free)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class EngineConfig:
     bootstrap_per_object: int = 32
     bootstrap_iterations: int = 2_000
     verify_episodes: int = 1
+    verify_with: str = "reference"  # reference verifiers, "residual" (<task>_rule_residual) or "controller"
     finetune_iterations: int = 2_000
     min_verified: int = 8  # fewer verified grasps than this: fine-tune on verified + the rule data
     seed: int = 0
@@ -48,6 +50,8 @@ class EngineConfig:
 
 class Engine:
     def __init__(self, out: str | os.PathLike, config: EngineConfig, log: Callable[[str], None] = print) -> None:
+        if config.verify_with not in VERIFY_WITH:
+            raise ValueError(f"verify_with must be one of {', '.join(VERIFY_WITH)}, got {config.verify_with!r}")
         self.out = Path(out)
         self.config = config
         self.log = log
@@ -196,7 +200,8 @@ class Engine:
             sub = Grasps.concat([sub.for_object(o) for o in ids if (sub.object_index == sub.object_ids.index(o)).any()])
             path = self.out / "data" / f"verify_{task}.npz"
             sub.save(path, compact=True)
-            result = evaluate(EvalRequest(policy="reference", env_id=env_id, grasps=str(path), objects=list(sub.object_ids),
+            policy = f"{task}_rule_residual" if self.config.verify_with == "residual" else self.config.verify_with
+            result = evaluate(EvalRequest(policy=policy, env_id=env_id, grasps=str(path), objects=list(sub.object_ids),
                                           episodes_per_grasp=self.config.verify_episodes, workers=self.config.workers,
                                           seed=self.config.seed, progress=self.config.progress))
             ok = {(r["object_id"], r["grasp_index"]) for r in result["episodes"] if r.get("success")}

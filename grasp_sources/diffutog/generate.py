@@ -33,7 +33,7 @@ def generate_sets(object_ids: list[str], per_object: int, model: str | os.PathLi
     handler = DiffuTogSource(model=model, hand_encoder=hand_encoder) if collision_handling else None
     finals, raws = [], []
     t_sample = t_coll = 0.0
-    per_object: dict[str, list[float]] = {}
+    object_seconds: dict[str, list[float]] = {}
     bar = None
     if progress:
         from tqdm import tqdm
@@ -50,7 +50,7 @@ def generate_sets(object_ids: list[str], per_object: int, model: str | os.PathLi
             finals.append(_handle(raw, asset, contact_keeping))
             s_coll = finals[-1].provenance["collision_seconds"]
             t_coll += s_coll
-        per_object[oid] = [round(s_sample, 3), round(s_coll, 3)]
+        object_seconds[oid] = [round(s_sample, 3), round(s_coll, 3)]
         if bar is not None:
             bar.update()
     if bar is not None:
@@ -58,7 +58,7 @@ def generate_sets(object_ids: list[str], per_object: int, model: str | os.PathLi
     n = per_object * len(object_ids)
     timing = {"grasps": n, "sample_seconds": round(t_sample, 2), "collision_seconds": round(t_coll, 2),
               "ms_per_grasp_sample": 1000 * t_sample / max(n, 1), "ms_per_grasp_collision": 1000 * t_coll / max(n, 1),
-              "device": sampler.last_stats.get("device"), "per_object_seconds": per_object}
+              "device": sampler.last_stats.get("device"), "per_object_seconds": object_seconds}
     raw_set = _merge(raws, {"collision_handling": False, "seconds": t_sample, **timing})
     if handler is None:
         return raw_set, None, timing
@@ -76,7 +76,7 @@ def handle_set(raw: Grasps, contact_keeping: bool = True, progress: bool = True)
     if raw.provenance.get("collision_handling"):
         raise ValueError("these grasps were already collision-handled; give the raw samples (--raw-out)")
     sample_times = raw.provenance.get("per_object_seconds", {})
-    parts, per_object, t_coll = [], {}, 0.0
+    parts, object_seconds, t_coll = [], {}, 0.0
     bar = None
     if progress:
         from tqdm import tqdm
@@ -87,7 +87,7 @@ def handle_set(raw: Grasps, contact_keeping: bool = True, progress: bool = True)
         parts.append(handled)
         s = handled.provenance["collision_seconds"]
         t_coll += s
-        per_object[oid] = [sample_times.get(oid, [0.0, 0.0])[0], round(s, 3)]
+        object_seconds[oid] = [sample_times.get(oid, [0.0, 0.0])[0], round(s, 3)]
         if bar is not None:
             bar.update()
     if bar is not None:
@@ -96,7 +96,7 @@ def handle_set(raw: Grasps, contact_keeping: bool = True, progress: bool = True)
     n = len(raw)
     prov = {**raw.provenance, "collision_handling": True, "contact_keeping": contact_keeping,
             "collision_seconds": round(t_coll, 2), "ms_per_grasp_collision": 1000 * t_coll / max(n, 1),
-            "seconds": t_sample + t_coll, "per_object_seconds": per_object}
+            "seconds": t_sample + t_coll, "per_object_seconds": object_seconds}
     return Grasps.concat(parts).replace(provenance=prov)
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from dextog_gym.files import atomic_write
+from dextog_gym.metrics.intervals import Z_95, wilson_interval  # noqa: F401 (re-exported)
 from dextog_gym.objects.spec import CATEGORIES
 from dextog_gym.policies.report import summarise
 
@@ -35,23 +35,8 @@ METRIC_TITLES = {"success": "Success", "at_end": "Success at the last step", "li
                  "grasp_kept": "Starting grasp kept (share of successes)"}
 METRICS = tuple(METRIC_TITLES)
 FORMATS = ("markdown", "csv", "json")
-Z_95 = 1.96
 
 
-def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
-    """The Wilson score interval of successes/n (None for n = 0).
-
-    Unlike p ± z·se it stays inside [0, 1] and has width at 0/n and n/n, which is most of our cells.
-    """
-    if n <= 0:
-        return None
-    if not 0 <= successes <= n:
-        raise ValueError(f"{successes} successes out of {n} episodes")
-    p, z2 = successes / n, z * z
-    denom = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))  # rounding must not exclude p
 
 
 def _label(grasps: str) -> str:

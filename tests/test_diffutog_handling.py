@@ -152,3 +152,18 @@ def test_generate_then_handle_alone_records_true_times(tmp_path):
     save_per_object(final, tmp_path / "sets")
     one = Grasps.load(tmp_path / "sets" / "pen_000.npz").provenance
     assert one["grasps"] == 3 and one["seconds"] == pytest.approx(sum(timing["per_object_seconds"]["pen_000"]))
+
+
+def test_table3_rows_carry_n_and_intervals(tmp_path):
+    from dextog_gym.grasp_sources.diffutog.quality import format_table3, table3_rows
+    from dextog_gym.metrics.intervals import wilson_interval
+
+    parts = [Grasps.load(grasp_path("isf", o)).select(np.arange(6)) for o in ("stapler_000", "bottle_000")]
+    Grasps.concat(parts).save(tmp_path / "set.npz")
+    (row,) = table3_rows([("isf", tmp_path / "set.npz", tmp_path / "set.npz")], max_per_object=4)
+    seen = row["seen"]
+    assert seen["grasps"] == 8 and 0 <= seen["eta_lo"] <= seen["eta"] <= seen["eta_hi"] <= 1
+    assert (seen["eta_lo"], seen["eta_hi"]) == wilson_interval(round(seen["eta"] * 8), 8)
+    assert seen["q1_ci"] >= 0 and seen["pen_ci"] >= 0
+    text = format_table3([row])
+    assert "± " in text and "| 8/8 |" in text and "paper: DiffuTOG w. Emb_H + T" in text

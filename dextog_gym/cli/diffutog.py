@@ -155,13 +155,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from dextog_gym.grasp_sources.diffutog.dataset import (
+        TrainingData,
         build_training_data,
         expand_grasp_paths,
     )
     from dextog_gym.grasp_sources.diffutog.network import ModelConfig
     from dextog_gym.grasp_sources.diffutog.train import TrainConfig, train
-
-    from dextog_gym.grasp_sources.diffutog.dataset import TrainingData
 
     if (args.data is None) == (args.prepared is None):
         raise SystemExit("dextog diffutog train: give either --data (grasp files) or --prepared (a prepared-data file)")

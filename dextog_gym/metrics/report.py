@@ -27,19 +27,22 @@ def _row(name: str, task: str, e: dict[str, np.ndarray], joints: np.ndarray, ms:
     }
 
 
-def grasp_set_metrics(path: str | Path, max_per_object: int = 200, seed: int = 0) -> list[dict]:
-    from dextog_gym.metrics.grasp_quality import evaluate
-    from dextog_gym.objects.catalog import get_object
-    from dextog_gym.objects.shape import object_shape
-
+def _checked(path: str | Path, max_per_object: int) -> Grasps:
     if isinstance(max_per_object, bool) or not isinstance(max_per_object, int) or max_per_object < 1:
         raise ValueError(f"max_per_object must be a positive integer, got {max_per_object!r}")
     grasps = Grasps.load(path)
     if len(grasps) == 0:
         raise ValueError(f"{path}: the grasp set is empty")
+    return grasps
+
+
+def _per_object(grasps: Grasps, max_per_object: int, seed: int):
+    """(object id, task, evaluate() figures, joints) per object, at most ``max_per_object`` grasps each."""
+    from dextog_gym.metrics.grasp_quality import evaluate
+    from dextog_gym.objects.catalog import get_object
+    from dextog_gym.objects.shape import object_shape
+
     rng = np.random.default_rng(seed)
-    rows, pooled, pooled_q = [], [], []
-    seconds = grasps.provenance.get("seconds")
     for k, oid in enumerate(grasps.object_ids):
         idx = np.flatnonzero(grasps.object_index == k)
         if len(idx) == 0:
@@ -48,12 +51,25 @@ def grasp_set_metrics(path: str | Path, max_per_object: int = 200, seed: int = 0
             idx = np.sort(rng.choice(idx, max_per_object, replace=False))
         sub = grasps.select(idx)
         shape = object_shape(get_object(oid))
-        e = evaluate(shape, sub.wrist_matrices()[:, :3, :3], sub.positions, sub.joints)
-        ms = 1000 * float(seconds) / len(grasps) if isinstance(seconds, (int, float)) and len(grasps) else None
-        rows.append(_row(oid, grasps.tasks[k], e, sub.joints, ms))
+        yield oid, grasps.tasks[k], evaluate(shape, sub.wrist_matrices()[:, :3, :3], sub.positions, sub.joints), sub.joints
+
+
+def grasp_set_metrics(path: str | Path, max_per_object: int = 200, seed: int = 0) -> list[dict]:
+    grasps = _checked(path, max_per_object)
+    rows, pooled, pooled_q = [], [], []
+    seconds = grasps.provenance.get("seconds")
+    ms = 1000 * float(seconds) / len(grasps) if isinstance(seconds, (int, float)) and len(grasps) else None
+    for oid, task, e, joints in _per_object(grasps, max_per_object, seed):
+        rows.append(_row(oid, task, e, joints, ms))
         pooled.append(e)
-        pooled_q.append(sub.joints)
+        pooled_q.append(joints)
     if len(rows) > 1:
         merged = {key: np.concatenate([e[key] for e in pooled]) for key in pooled[0]}
         rows.append(_row("all", "-", merged, np.concatenate(pooled_q), None))
     return rows
+
+
+def pooled_figures(path: str | Path, max_per_object: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+    """Every evaluated grasp's figures (``evaluate`` keys), pooled over the set's objects: for intervals."""
+    parts = [e for _, _, e, _ in _per_object(_checked(path, max_per_object), max_per_object, seed)]
+    return {key: np.concatenate([e[key] for e in parts]) for key in parts[0]}

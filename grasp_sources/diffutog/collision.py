@@ -122,7 +122,7 @@ def resolve_collisions(shape, rot: np.ndarray, trans: np.ndarray, joints: np.nda
 
     hand = _hand(hand_points, device)
     sdf = shape.torch_sdf(dtype=torch.float32, device=device)
-    as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa: E731
+    as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)
     obj = as_t(metric_object_points(shape))[None]  # the points the penetration metric checks
     r, t0 = as_t(rot), as_t(trans)
     q = as_t(joints).clone().requires_grad_(True)
@@ -155,7 +155,7 @@ def resolve_collisions(shape, rot: np.ndarray, trans: np.ndarray, joints: np.nda
     with torch.no_grad():
         _, pen1, _ = penetration(hand, sdf, obj, r, t0 + dt, q)
         gap1 = contact_gap(hand, sdf, r, t0 + dt, q, keep)
-    host = lambda v: v.detach().cpu().numpy().astype(float)  # noqa: E731
+    host = lambda v: v.detach().cpu().numpy().astype(float)
     return CollisionResult(rot, host(t0 + dt), host(q), host(pen0), host(pen1), ran, host(keep.sum(1)), host(gap0),
                            host(gap1))
 

@@ -82,7 +82,7 @@ class TrainingData:
         atomic_write(Path(path), lambda fh: np.savez_compressed(fh, **arrays))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "TrainingData":
+    def load(cls, path: str | os.PathLike) -> TrainingData:
         import json
 
         with np.load(path, allow_pickle=False) as f:

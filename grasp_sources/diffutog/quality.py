@@ -18,12 +18,20 @@ PAPER_TABLE_III = [
 
 
 def _pooled(path: Path, max_per_object: int) -> dict[str, float]:
-    from dextog_gym.metrics.report import grasp_set_metrics
+    """Means with 95 % intervals: normal-approximation for Q1 and penetration, Wilson for η_f."""
+    from dextog_gym.metrics.intervals import mean_half_width, wilson_interval
+    from dextog_gym.metrics.report import pooled_figures
 
-    rows = grasp_set_metrics(path, max_per_object=max_per_object)
-    last = rows[-1]
-    return {"grasps": int(last["grasps"]), "q1": float(last["Q1"]), "pen": float(last["pen cm"]),
-            "eta": float(last["η_f"])}
+    e = pooled_figures(path, max_per_object=max_per_object)
+    n = len(e["pen_cm"])
+    out: dict[str, float] = {"grasps": n}
+    for key, values in (("q1", e["q1_valid"]), ("pen", e["pen_cm"])):
+        out[key], out[f"{key}_ci"] = float(values.mean()), mean_half_width(values)
+    free = int((e["pen_cm"] < 0.5).sum())
+    out["eta"] = free / n
+    out["eta_lo"], out["eta_hi"] = wilson_interval(free, n)
+    out["pads"] = float(e["pad_contacts"].mean())
+    return out
 
 
 def table3_rows(rows: list[tuple[str, Path, Path]], max_per_object: int = 200) -> list[dict]:
@@ -32,12 +40,18 @@ def table3_rows(rows: list[tuple[str, Path, Path]], max_per_object: int = 200) -
 
 
 def format_table3(rows: list[dict]) -> str:
-    lines = ["| method | seen Q1 ↑ | seen pen (cm) ↓ | seen η_f ↑ | unseen Q1 ↑ | unseen pen (cm) ↓ | unseen η_f ↑ | grasps (seen/unseen) |",
-             "|---|---|---|---|---|---|---|---|"]
+    """Ours with ± half-widths (Q1, pen) and [interval] (η_f), n per split; the paper's rows below."""
+    lines = ["| method | seen Q1 ↑ | seen pen (cm) ↓ | seen η_f ↑ | unseen Q1 ↑ | unseen pen (cm) ↓ | unseen η_f ↑ | "
+             "pads in contact (seen) | n (seen/unseen) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def cells(d: dict) -> str:
+        return (f"{d['q1']:.3f} ± {d['q1_ci']:.3f} | {d['pen']:.2f} ± {d['pen_ci']:.2f} | "
+                f"{d['eta']:.0%} [{d['eta_lo']:.0%}–{d['eta_hi']:.0%}]")
+
     for r in rows:
         s, u = r["seen"], r["unseen"]
-        lines.append(f"| {r['name']} | {s['q1']:.3f} | {s['pen']:.2f} | {s['eta']:.0%} | {u['q1']:.3f} | {u['pen']:.2f} | "
-                     f"{u['eta']:.0%} | {s['grasps']}/{u['grasps']} |")
+        lines.append(f"| {r['name']} | {cells(s)} | {cells(u)} | {s['pads']:.2f} | {s['grasps']}/{u['grasps']} |")
     for name, sq, sp, se, uq, up, ue in PAPER_TABLE_III:
-        lines.append(f"| {name} | {sq:.4f} | {sp:.3f} | {se:.0%} | {uq:.4f} | {up:.3f} | {ue:.1%} | |")
+        lines.append(f"| {name} | {sq:.4f} | {sp:.3f} | {se:.0%} | {uq:.4f} | {up:.3f} | {ue:.1%} | | |")
     return "\n".join(lines)

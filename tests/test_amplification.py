@@ -285,7 +285,9 @@ def test_far_wrist_in_a_file_names_field_and_grasp(tmp_path):
 
 
 def test_every_shipped_and_result_set_still_loads():
-    files = sorted(REPO.glob("assets/grasps/*/*.npz")) + sorted(REPO.glob("results/**/*.npz"))
+    # results/ also holds the data engine's DiffuTOG checkpoints (model.npz): weights, not grasps.
+    files = sorted(REPO.glob("assets/grasps/*/*.npz")) + [p for p in sorted(REPO.glob("results/**/*.npz"))
+                                                         if p.name != "model.npz"]
     assert len(files) >= 240
     reach = 0.0
     for path in files:

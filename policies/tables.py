@@ -2,7 +2,7 @@
 
 Table II: rows are grasp sources × object split, columns the five tasks, cells the success rate of
 the reference policy started from that source's grasps. Table IV: rows are the grasp data the
-policy was *trained* on (raw = isf, rule-based = rule), each evaluated on its own training grasps
+policy was *trained* on (raw = isf, rule-based = rule, data engine = the engine's verified grasps), each evaluated on its own training grasps
 of seen objects. Our cells hold a few dozen episodes at most, so csv, json and the chart carry n and
 a 95 % Wilson interval: a rate without them cannot be compared with the paper's.
 """
@@ -26,7 +26,8 @@ Cells = dict[tuple, dict[str, dict]]  # {row key: {task: {"rate", "n", "successe
 TASK_COLUMNS = tuple(CATEGORIES)  # stapler, sprayer_press, sprayer_trigger, bottle, pen
 TASK_TITLES = {"stapler": "stapler", "sprayer_press": "sprayer press", "sprayer_trigger": "sprayer trigger",
                "bottle": "bottle", "pen": "ballpoint"}
-TRAINING_DATA_TITLES = {"isf": "Raw", "rule": "Rule-based"}
+# "verified": the data engine's RL-verified DiffuTOG grasps (results/diffutog/engine/data/verified.npz).
+TRAINING_DATA_TITLES = {"isf": "Raw", "rule": "Rule-based", "verified": "Data engine (ours)"}
 # The papers' Table IV (DexTOG, success of the RL policy by training data), in percent.
 PAPER_TABLE_IV = {"Raw": (59, 35, 5, 15, 10), "Rule-based": (84, 50, 64, 79, 20), "Ours": (85, 57, 70, 81, 26)}
 ROW_TITLES = {"ii": ("grasps", "objects"), "iv": ("training data",)}
@@ -37,6 +38,12 @@ METRICS = tuple(METRIC_TITLES)
 FORMATS = ("markdown", "csv", "json")
 
 
+
+
+def row_order(row: tuple) -> tuple:
+    """Known training data in the paper's order (raw, rule-based, ours), then anything else by name."""
+    titles = list(TRAINING_DATA_TITLES.values())
+    return (titles.index(row[0]) if row[0] in titles else len(titles), row)
 
 
 def _label(grasps: str) -> str:
@@ -69,6 +76,7 @@ def table_ii(results: list[dict[str, Any]], key: str = "success") -> Cells:
 def table_iv(results: list[dict[str, Any]], key: str = "success") -> Cells:
     def key_of(meta):
         trained = meta.get("policy_grasp_source")
+        trained = None if trained is None else _label(trained)  # a grasp file trains under its stem
         if trained is None or _label(meta["grasps"]) != trained or meta["objects"] != "seen":
             return None
         return (TRAINING_DATA_TITLES.get(trained, trained),)
@@ -88,7 +96,7 @@ def to_markdown(cells: Cells, row_titles: tuple[str, ...], paper: dict | None = 
     """The table as markdown; ``intervals`` adds each cell's 95 % Wilson interval in brackets (percent)."""
     head = "| " + " | ".join(row_titles) + " | " + " | ".join(TASK_TITLES[t] for t in TASK_COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(row_titles) + len(TASK_COLUMNS))]
-    for row, by_task in sorted(cells.items()):
+    for row, by_task in sorted(cells.items(), key=lambda kv: row_order(kv[0])):
         vals = []
         for t in TASK_COLUMNS:
             vals.append(_markdown_cell(by_task.get(t), intervals))
@@ -114,7 +122,7 @@ def table_records(kind: str, cells: Cells, paper: dict | None = None) -> list[di
     """
     keys = _fields(kind)
     out: list[dict[str, Any]] = []
-    for row, by_task in sorted(cells.items()):
+    for row, by_task in sorted(cells.items(), key=lambda kv: row_order(kv[0])):
         for t in TASK_COLUMNS:
             c = by_task.get(t) or {"rate": None, "n": None, "successes": None}
             ci = wilson_interval(c["successes"], c["n"]) if c["n"] else None
@@ -181,7 +189,7 @@ def draw_panel(ax, cells: Cells, title: str, metric: str = "success", legend_tit
     """
     import numpy as np
 
-    rows = sorted(cells)
+    rows = sorted(cells, key=row_order)
     x = np.arange(len(TASK_COLUMNS))
     width = 0.8 / max(len(rows), 3)  # one or two rows: narrower bars, not slabs
     under = ax.get_xaxis_transform()  # x in data, y in axes fraction: the n labels sit under the axis

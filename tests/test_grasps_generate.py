@@ -63,7 +63,7 @@ def test_generate_with_every_registered_source(name, tmp_path, capsys):
     spec = {"file": None}.get(name, name)
     if name == "file":
         spec = _saved_file(tmp_path / "mine.npz")
-    extra = {"isf": ["--target", "8"], "diffutog": ["--per-object", "2"]}.get(name, ["--per-object", "4"])
+    extra = {"isf": ["--target", "8"], "diffutog": ["--per-object", "2"], "ndpp": ["--per-object", "2"]}.get(name, ["--per-object", "4"])
     if name == "rule":  # rule filters the saved isf grasps of the same root
         assert main(["grasps", "generate", "--source", "isf", "--objects", "pen_000", "--target", "8",
                      "--out", str(out)]) == 0

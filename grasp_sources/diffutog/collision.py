@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dextog_gym.hand.batch import HandBatch, finger_of_link
+from dextog_gym.hand.batch import HandBatch
+from dextog_gym.metrics.constraints import penetration, self_penetration  # noqa: F401 (re-exported)
 
 STEPS = 200  # the paper's 200 optimisation steps at inference
 JOINT_LR = 0.01
@@ -59,32 +60,6 @@ def _hand(n: int, device: str = "cpu") -> HandBatch:
     return _hand_cache[key]
 
 
-def _finger_keypoints(hand: HandBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Capsules on fingers: (capsule index [K], local key points [K, 3, 3], radius [K], pair mask [K, K])."""
-    fingers = [finger_of_link(hand.link_names[int(li)]) for li in hand.capsule_link]
-    keep = [i for i, f in enumerate(fingers) if f is not None]
-    idx = torch.as_tensor(keep, device=hand.device)
-    half = hand.capsule_half[idx]
-    z = torch.stack([-half, torch.zeros_like(half), half], dim=1)  # [K, 3]
-    local = torch.zeros(len(keep), 3, 3, dtype=hand.dtype, device=hand.device)
-    local[:, :, 2] = z
-    names = [fingers[i] for i in keep]
-    pair = torch.tensor([[a != b for b in names] for a in names], device=hand.device)
-    return idx, local, hand.capsule_radius[idx], pair
-
-
-def self_penetration(hand: HandBatch, frames: torch.Tensor) -> torch.Tensor:
-    """E_spen [B]: Σ over finger pairs of [r_a + r_b − ‖k_a − k_b‖]₊ on capsule key points."""
-    idx, local, radius, pair = _finger_keypoints(hand)
-    cap = frames[:, hand.capsule_link[idx]] @ hand.capsule_origin[idx]  # [B, K, 4, 4]
-    pts = (cap[:, :, None, :3, :3] @ local[None, :, :, :, None]).squeeze(-1) + cap[:, :, None, :3, 3]  # [B,K,3,3]
-    flat = pts.reshape(pts.shape[0], -1, 3)
-    d = torch.cdist(flat, flat)  # [B, 3K, 3K]
-    rr = (radius[:, None] + radius[None, :]).repeat_interleave(3, 0).repeat_interleave(3, 1)
-    mask = pair.repeat_interleave(3, 0).repeat_interleave(3, 1)
-    return (torch.relu(rr - d) * mask).sum((1, 2)) / 2
-
-
 @dataclass
 class CollisionResult:
     rot: np.ndarray  # [B, 3, 3]
@@ -96,18 +71,6 @@ class CollisionResult:
     pads_kept: np.ndarray  # [B] pads held on the surface (0 without contact keeping)
     gap_before_m: np.ndarray  # [B] largest distance of a kept pad beyond CONTACT_MARGIN_M
     gap_after_m: np.ndarray  # [B]
-
-
-def penetration(hand: HandBatch, sdf, obj_pts: torch.Tensor, rot, trans, q) -> tuple[torch.Tensor, torch.Tensor]:
-    """(energy terms Σ[φ_O(h)]₊ + Σ[φ_H(o)]₊ [B], max penetration [B] in metres, link frames).
-
-    ``obj_pts``: object surface points [1 or B, O, 3] (shared, or each grasp's own)."""
-    frames, _ = hand.link_frames(q, rot, trans)
-    phi_o = sdf(hand.surface(frames))  # [B, S]
-    phi_h = hand.hand_sdf(frames, obj_pts.expand(q.shape[0], -1, -1))  # [B, O]
-    energy = torch.relu(phi_o).sum(1) + torch.relu(phi_h).sum(1)
-    pen = torch.maximum(phi_o.amax(1), phi_h.amax(1)).clamp_min(0)
-    return energy, pen, frames
 
 
 def resolve_collisions(shape, rot: np.ndarray, trans: np.ndarray, joints: np.ndarray, steps: int = STEPS,

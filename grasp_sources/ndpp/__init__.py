@@ -1,0 +1,1 @@
+"""NDPP-Grasp: DiffuTOG's denoising guided by non-differentiable plausibility constraints (specs §4)."""

@@ -106,7 +106,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from dextog_gym.files import atomic_write
-    from dextog_gym.grasp_sources.ndpp.compare import SETTINGS, figures, format_rows, run_setting
+    from dextog_gym.grasp_sources.ndpp.compare import SETTINGS, figures, format_rows, run_setting, warm_up
     from dextog_gym.objects.catalog import list_objects
     from dextog_gym.objects.spec import CATEGORIES
 
@@ -117,6 +117,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.max_objects < 1 or args.per_object < 1:
         raise ValueError("--max-objects and --per-object must be at least 1")
     ids = [i for task in CATEGORIES for i in list_objects(task, args.split)[: args.max_objects]]
+    warm_up(ids, names[0])  # the first setting must not pay for loading what every setting uses
     rows = []
     for name in names:
         result = run_setting(name, ids, args.per_object, args.seed, args.batch, progress=True)

@@ -50,6 +50,21 @@ def make_source(name: str, batch: int | None = None):
     return NdppSource(**options, **({"batch": batch} if batch else {}))
 
 
+def warm_up(object_ids: list[str], setting: str) -> None:
+    """Build every object's shape, grid SDF and metric points, load the model and text embeddings: once."""
+    from dextog_gym.metrics.grasp_quality import metric_object_points
+    from dextog_gym.objects.catalog import get_object
+    from dextog_gym.objects.shape import object_shape
+
+    for oid in object_ids:
+        shape = object_shape(get_object(oid))
+        shape.grid()
+        metric_object_points(shape)
+    asset = get_object(object_ids[0])
+    for name in ("diffutog", setting):
+        make_source(name).sample(asset, asset.category, 1, np.random.default_rng(0))
+
+
 def run_setting(name: str, object_ids: list[str], per_object: int, seed: int = 0, batch: int | None = None,
                 progress: bool = False) -> SettingResult:
     from dextog_gym.objects.catalog import get_object

@@ -3,23 +3,24 @@
 The target is p*(x₀) ∝ p_θ(x₀)·exp(−c(x₀)/λ). Its optimal control tilts each reverse step's noise:
 u*_t = E[ε·h(μ_t + σ_t ε)] / E[h(μ_t + σ_t ε)] with h(x) = E_θ[exp(−c(x₀)/λ) | x], the discrete
 path-integral control of PIS. With M candidate noises ε_m, each rolled K uncontrolled steps ahead
-and scored by c at the Tweedie estimate of x₀ there, the step is
+and scored by c at the Tweedie estimate of x₀ there, w = softmax(−c/λ) and the step is
 
-    x_{t−1} = μ_t + σ_t (Σ_m w_m ε_m + √(1 − Σ_m w_m²) ξ),   w = softmax(−c/λ),
+    x_{t−1} = μ_t + σ_t (ū + s·ξ),   ū = Σ_m w_m ε_m,   s² = Σ_m w_m (ε_m − ū)²  (per coordinate).
 
-which is exactly the unguided kernel when the weights are uniform (the variance adds back to one).
+Specs §4.3 writes s = √(1 − Σ w²), exact for fresh candidates with uniform weights; the weighted
+spread equals it in expectation there and stays right when the candidates are reused ones reweighted
+by a correction (below), where the specs' form left the toy's samples 23 % too narrow.
 
 Look-ahead variants (``variant``):
 * ``complete`` — every step rolls each candidate to the end of denoising (x₀ itself, no Tweedie);
 * ``resample`` — every step rolls each candidate K steps afresh (K+1 network calls per candidate);
 * ``amortized`` — the paper's: the candidates' look-ahead chains are kept; at the next step each
-  chain's second state is reused as a candidate, reweighted by the exact Gaussian correction
-  ρ_m = N(y'_m; μ̄, σ²)/N(y'_m; μ_m, σ²) for having been drawn from its own candidate's mean μ_m
-  instead of the actual state's μ̄, and the chain is extended by one transition (one network call
-  per candidate) so the horizon stays K. Chains are refreshed when the horizon reaches the end of
-  denoising or the correction weights' effective sample size falls below ``ess_threshold``·M (the
-  stored chains no longer describe the actual state; the cost weights are not counted there, a
-  strong preference is the guidance working, not a stale proposal).
+  chain's second state is reused as a candidate, reweighted by ρ_m for having been drawn around its
+  own candidate's mean instead of the actual state's (``_correction``), and the chain is extended by
+  one transition (one network call per candidate) so the horizon stays K. A grasp's chains are
+  refreshed after ``refresh_every`` (default K) reuses, when ρ's effective sample size falls below
+  ``ess_threshold``·M (the cost weights do not count there: a strong preference is the guidance
+  working, not a stale proposal), and when the horizon has reached the end of denoising.
 
 Model-agnostic: ``eps_fn(x [N, D], t) -> ε̂`` and ``cost_fn(x̂₀ [N, D]) -> c [N]`` with rows in
 grasp-major order (N = B or B·M); the toy tests use closed-form Gaussian denoisers.

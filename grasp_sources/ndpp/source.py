@@ -20,10 +20,11 @@ from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import ObjectAsset
 
 DEFAULT_BATCH = 16
-# Measured (stapler/press/trigger/bottle/pen _000, 8 grasps each, metric figures, 2-core CPU shared with a
-# benchmark): window 0.6, λ 0.5, M 8 — amortized pen 0.45 cm, η_f 72 %, Q1 0.030, 932 network calls per
-# grasp; "resample" 0.24 cm, 78 %, 0.020 at 2,420 calls; λ "auto" (std of the costs) guided too weakly
-# (0.81 cm, 40 %); guidance on the last 30 % only: 0.66 cm, 29 %.
+# Chosen on stapler/press/trigger/bottle/pen _000, 8 grasps each (metric figures, 2-core CPU shared with a
+# benchmark, contact weight 0.5 then): window 0.6, λ 0.5, M 8 — amortized pen 0.45 cm, η_f 72 %, 932 network
+# calls per grasp; "resample" 0.24 cm, 78 % at 2,420 calls; λ "auto" (std of the costs) guided too weakly
+# (0.81 cm, 40 %), and so did guiding only the last 30 % of the steps (0.66 cm, 29 %). The contact weight
+# was then set to 0.1 (metrics/constraints.py).
 GUIDANCE = ("optimal_control", "surrogate_gradient", "finite_difference")
 DEFAULTS = {"candidates": 8, "lookahead": 4, "temperature": 0.5, "window": 0.6, "variant": "amortized"}
 

@@ -92,18 +92,34 @@ def _markdown_cell(c: dict | None, intervals: bool) -> str:
     return f"{100 * c['rate']:.0f}%{span} (n={c['n']})"
 
 
-def to_markdown(cells: Cells, row_titles: tuple[str, ...], paper: dict | None = None, intervals: bool = False) -> str:
-    """The table as markdown; ``intervals`` adds each cell's 95 % Wilson interval in brackets (percent)."""
+def pooled(by_task: dict[str, dict]) -> dict | None:
+    """One row's episodes over all its tasks (NDPP's "Overall-Succ."): successes / episodes, with n."""
+    cells = [c for c in by_task.values() if c.get("rate") is not None and c.get("successes") is not None]
+    n = sum(c["n"] for c in cells)
+    if not n:
+        return None
+    successes = sum(c["successes"] for c in cells)
+    return {"rate": successes / n, "n": n, "successes": successes}
+
+
+def to_markdown(cells: Cells, row_titles: tuple[str, ...], paper: dict | None = None, intervals: bool = False,
+                overall: bool = False) -> str:
+    """The table as markdown; ``intervals`` adds each cell's 95 % Wilson interval in brackets (percent);
+    ``overall`` adds a column pooling each row's episodes over the tasks it has."""
     head = "| " + " | ".join(row_titles) + " | " + " | ".join(TASK_TITLES[t] for t in TASK_COLUMNS) + " |"
-    lines = [head, "|" + "---|" * (len(row_titles) + len(TASK_COLUMNS))]
+    head += " overall |" if overall else ""
+    lines = [head, "|" + "---|" * (len(row_titles) + len(TASK_COLUMNS) + int(overall))]
     for row, by_task in sorted(cells.items(), key=lambda kv: row_order(kv[0])):
         vals = []
         for t in TASK_COLUMNS:
             vals.append(_markdown_cell(by_task.get(t), intervals))
+        if overall:
+            vals.append(_markdown_cell(pooled(by_task), intervals))
         lines.append("| " + " | ".join(row) + " | " + " | ".join(vals) + " |")
     for name, values in (paper or {}).items():
         pad = [""] * (len(row_titles) - 1)
-        lines.append("| " + " | ".join([f"paper: {name}", *pad]) + " | " + " | ".join(f"{v}%" for v in values) + " |")
+        lines.append("| " + " | ".join([f"paper: {name}", *pad]) + " | " + " | ".join(f"{v}%" for v in values) + " |"
+                     + (" |" if overall else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -242,3 +242,14 @@ def test_the_cli_offers_every_metric_the_tables_know():
     table = build_parser()._subparsers._group_actions[0].choices["table"]
     metric = next(a for a in table._actions if a.dest == "metric")
     assert tuple(metric.choices) == METRICS
+
+
+def test_overall_column_pools_each_row_s_episodes():
+    from dextog_gym.policies.tables import pooled, to_markdown
+
+    row = {"stapler": {"rate": 0.5, "n": 10, "successes": 5}, "pen": {"rate": 0.0, "n": 30, "successes": 0},
+           "bottle": {"rate": None, "n": 0, "successes": 0}}
+    assert pooled(row) == {"rate": 5 / 40, "n": 40, "successes": 5}  # not the mean of rates (25 %)
+    assert pooled({}) is None
+    text = to_markdown({("x", "seen"): row}, ("grasps", "objects"), intervals=True, overall=True)
+    assert text.splitlines()[0].endswith("overall |") and "12% [" in text.splitlines()[2].split("|")[-2]

@@ -78,6 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("results", nargs="+", type=Path, help="result JSON files or folders of them")
     t.add_argument("--kind", default="both", choices=("ii", "iv", "both"),
                    help="which table: ii (grasp source × split), iv (training data) or both (default: both)")
+    t.add_argument("--overall", action="store_true",
+                   help="add a column pooling each row's episodes over its tasks (NDPP's Overall-Succ.)")
     t.add_argument("--intervals", action="store_true",
                    help="show each cell's 95 %% Wilson interval in the markdown table, e.g. 68%% [55–79] (n=56)")
     t.add_argument("--metric", default="success", choices=("success", "at_end", "lift", "grasp_kept"),
@@ -151,13 +153,14 @@ def run_table(args: argparse.Namespace) -> int:
         print(format_tables(tables, args.metric, args.format), end="")
     if markdown and "ii" in tables:
         print(f"Table II shape: {args.metric} rate by starting grasps\n")
-        print(to_markdown(tables["ii"], ("grasps", "objects"), intervals=args.intervals))
+        print(to_markdown(tables["ii"], ("grasps", "objects"), intervals=args.intervals, overall=args.overall))
     if markdown and "iv" in tables:
         print(f"Table IV shape: {args.metric} rate by the grasp data the policy was trained on "
               "(each on its own grasps, seen objects)\n")
         if not tables["iv"]:
             print("(no results where a policy was evaluated on its own training grasps of seen objects)\n")
-        print(to_markdown(tables["iv"], ("training data",), PAPER_TABLE_IV, intervals=args.intervals), end="")
+        print(to_markdown(tables["iv"], ("training data",), PAPER_TABLE_IV, intervals=args.intervals,
+                          overall=args.overall), end="")
     if args.png:
         chart = bar_chart([(k, tables[k]) for k in kinds], args.png, args.metric)
         # csv and json keep stdout parseable; markdown keeps its old layout (Table II alone: a blank line after)

@@ -35,3 +35,10 @@ def shipped_grasps(source: str, obj: ObjectAsset, task: str) -> Grasps | None:
 def check_task(source: str, obj: ObjectAsset, task: str) -> None:
     if task != obj.category:
         raise ValueError(f"object {obj.id} is a {obj.category}; {source} grasps for task {task!r} do not exist")
+
+
+def served_shipped(source: str, label: str, obj: ObjectAsset, task: str) -> tuple[Grasps, str] | None:
+    """``fixed_grasps`` of a model-based source: its shipped set of ``obj`` in file order, or None without one."""
+    check_task(label, obj, task)
+    grasps = shipped_grasps(source, obj, task)
+    return None if grasps is None else (grasps, source)

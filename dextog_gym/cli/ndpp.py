@@ -139,8 +139,9 @@ def run_collect(args: argparse.Namespace) -> int:
     missing = [i for i in ids if not grasp_path(args.source, i).is_file()]
     if missing:
         raise ValueError(f"{len(missing)} {args.split} objects have no shipped {args.source} set: {', '.join(missing)}")
-    merged = Grasps.concat([Grasps.load(grasp_path(args.source, i)) for i in ids])
-    seconds = sum(float(Grasps.load(grasp_path(args.source, i)).provenance.get("seconds", 0.0)) for i in ids)
+    parts = [Grasps.load(grasp_path(args.source, i)) for i in ids]
+    merged = Grasps.concat(parts)
+    seconds = sum(float(g.provenance.get("seconds", 0.0)) for g in parts)
     merged = merged.replace(provenance={"source": args.source, "collected": args.split, "seconds": seconds,
                                         "grasps": len(merged)})
     merged.save(args.out)

@@ -42,6 +42,15 @@ def _load(path: Path, device: str):
     return _models[key]
 
 
+def resolve_device(device: str) -> str:
+    """``"auto"``: CUDA when present, else the CPU; any other name as given."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 class DiffuTogSource:
     name = "diffutog"
 
@@ -78,18 +87,9 @@ class DiffuTogSource:
         """
         if not self.serves_shipped:
             return None
-        from dextog_gym.grasp_sources.shipped import check_task, shipped_grasps
+        from dextog_gym.grasp_sources.shipped import served_shipped
 
-        check_task("DiffuTOG", obj, task)
-        grasps = shipped_grasps(self.name, obj, task)
-        return None if grasps is None else (grasps, self.name)
-
-    def _device(self) -> str:
-        if self.device != "auto":
-            return self.device
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return served_shipped(self.name, "DiffuTOG", obj, task)
 
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator, text: str | None = None) -> Grasps:
         import torch
@@ -116,7 +116,7 @@ class DiffuTogSource:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
         sentence = check_text(text) if text is not None else (self.text or canonical_sentence(task))
-        device = self._device()
+        device = resolve_device(self.device)
         model, doc, digest = _load(self.model_path, device)
         schedule = CosineSchedule(model.config.timesteps)
         emb = torch.as_tensor(TextEncoder().embed([sentence]), device=device)

@@ -110,18 +110,9 @@ class NdppSource:
         """The object's shipped set (this source's defaults) in file order; other settings sample live."""
         if not self.serves_shipped:
             return None
-        from dextog_gym.grasp_sources.shipped import check_task, shipped_grasps
+        from dextog_gym.grasp_sources.shipped import served_shipped
 
-        check_task("NDPP-Grasp", obj, task)
-        grasps = shipped_grasps(self.name, obj, task)
-        return None if grasps is None else (grasps, self.name)
-
-    def _device(self) -> str:
-        if self.device != "auto":
-            return self.device
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return served_shipped(self.name, "NDPP-Grasp", obj, task)
 
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator, text: str | None = None) -> Grasps:
         import torch
@@ -130,7 +121,7 @@ class NdppSource:
         from dextog_gym.grasp_sources.diffutog.diffusion import CosineSchedule
         from dextog_gym.grasp_sources.diffutog.language import canonical_sentence, check_text
         from dextog_gym.grasp_sources.diffutog.representation import decode_numpy
-        from dextog_gym.grasp_sources.diffutog.source import _load
+        from dextog_gym.grasp_sources.diffutog.source import _load, resolve_device
         from dextog_gym.grasp_sources.diffutog.text_encoder import TextEncoder
         from dextog_gym.grasp_sources.ndpp.gradient import GradientGuidedSampler
         from dextog_gym.grasp_sources.ndpp.guidance import GuidedSampler, Schedule
@@ -142,7 +133,7 @@ class NdppSource:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
         sentence = check_text(text) if text is not None else (self.text or canonical_sentence(task))
-        device = self._device()
+        device = resolve_device(self.device)
         model, doc, digest = _load(self.model_path, device)
         emb = torch.as_tensor(TextEncoder().embed([sentence]), device=device)
         cloud = torch.as_tensor(object_cloud(obj), device=device)[None]

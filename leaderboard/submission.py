@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dextog_gym.files import sha256_file
 from dextog_gym.grasps import Grasps
 from dextog_gym.objects.catalog import list_objects
 from dextog_gym.objects.spec import CATEGORIES
@@ -64,6 +65,7 @@ class Submission:
     grasps: dict[str, Grasps]  # file name -> grasps
     source: Path
     by_object: dict[tuple[str, str], str] = field(default_factory=dict)  # (object id, task) -> file name
+    hashes: dict[str, str] = field(default_factory=dict)  # file name -> sha256 of its bytes (metadata included)
 
     def coverage(self, split: str = "all") -> dict[str, list[str]]:
         """Per task, the benchmark objects of ``split`` the submission has no grasps for."""
@@ -210,4 +212,5 @@ def _load_folder(folder: Path, source: Path) -> Submission:
         grasps[p.name] = g
     if not grasps:
         raise SubmissionError(source.name, "no .npz grasp files")
-    return Submission(meta, grasps, source, by_object)
+    hashes = {p.name: sha256_file(p) for p in files}
+    return Submission(meta, grasps, source, by_object, hashes)

@@ -29,6 +29,7 @@ from dextog_gym.policies.eval_pool import PartialResults, job_key, plan_key, run
 from dextog_gym.policies.provenance import machine_info, versions
 
 REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
+BACKENDS = ("local", "ray")
 
 
 @dataclass
@@ -43,6 +44,7 @@ class EvalRequest:
     sample_grasps_per_object: int | None = None
     max_objects: int | None = None  # first N objects of the split; None = all
     workers: int = 0  # 0: one per core, at most one per job
+    backend: str = "local"  # "local": processes here; "ray": Ray workers (policies.ray_pool), same numbers
     seed: int = 0
     progress: bool = True
     extra_meta: dict[str, Any] = field(default_factory=dict)
@@ -199,6 +201,52 @@ def _run_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
     return {**rollout(_worker["env"], _worker["policy"], object_id, grasp_index, seed), "episode": episode}
 
 
+def run_jobs(env_id: str, grasps: str, objects, policy_path: str, jobs: list[tuple[str, int, int, int]],
+             workers: int, backend: str, on_row, bar_total: int | None = None,
+             keep: PartialResults | None = None) -> int:
+    """Roll ``jobs`` out on ``backend`` and hand each finished row to ``on_row``; returns the workers used.
+
+    ``bar_total``: show a progress bar over that many episodes (those not in ``jobs`` count as done).
+    ``keep``: saved when the run fails, with a note on the exception saying where the finished rows are.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose {' or '.join(BACKENDS)}")
+    workers = max(1, min(workers or (os.cpu_count() or 1), len(jobs) or 1))
+    bar = None
+    if bar_total is not None:
+        from tqdm import tqdm
+
+        bar = tqdm(total=bar_total, initial=bar_total - len(jobs), unit="ep",
+                   desc=f"evaluate {env_id.split('/')[1]}", dynamic_ncols=True)
+
+    def on_one(row: dict[str, Any]) -> None:
+        on_row(row)
+        if bar is not None:
+            bar.update()
+
+    initargs = (env_id, grasps, objects, policy_path)
+    try:
+        if backend == "ray":
+            from dextog_gym.policies.ray_pool import run_ray
+
+            run_ray(jobs, workers, _init_worker, initargs, _run_job, on_one)
+        elif workers == 1:
+            run_serial(jobs, _init_worker, initargs, _run_job, lambda: _worker.pop("env").close(), on_one)
+        else:
+            run_parallel(jobs, workers, _init_worker, initargs, _run_job, on_one)
+    except BaseException as exc:
+        if keep is not None:
+            keep.save()
+            if keep.path is not None and keep.rows and isinstance(exc, Exception):
+                exc.add_note(f"{len(keep.rows)} finished episodes are kept in {keep.path}; "
+                             "rerun the same command to run only the rest")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return workers
+
+
 def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict[str, Any]:
     """Run every job; returns the result document (meta + one row per episode).
 
@@ -216,36 +264,9 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
     kept = PartialResults(Path(partial) if partial is not None else None, key)
     done = kept.done()
     todo = [job for job in jobs if job_key(job) not in done]
-    workers = req.workers or (os.cpu_count() or 1)
-    workers = max(1, min(workers, len(todo) or 1))
     started = time.perf_counter()
-    bar = None
-    if req.progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="ep", desc=f"evaluate {env_id.split('/')[1]}",
-                   dynamic_ncols=True)
-
-    def on_row(row: dict[str, Any]) -> None:
-        kept.add(row)
-        if bar is not None:
-            bar.update()
-
-    initargs = (env_id, req.grasps, objects, policy_path)
-    try:
-        if workers == 1:
-            run_serial(todo, _init_worker, initargs, _run_job, lambda: _worker.pop("env").close(), on_row)
-        else:
-            run_parallel(todo, workers, _init_worker, initargs, _run_job, on_row)
-    except BaseException as exc:
-        kept.save()
-        if kept.path is not None and kept.rows and isinstance(exc, Exception):
-            exc.add_note(f"{len(kept.rows)} finished episodes are kept in {kept.path}; "
-                         "rerun the same command to run only the rest")
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
+    workers = run_jobs(env_id, req.grasps, objects, policy_path, todo, req.workers, req.backend, kept.add,
+                       bar_total=len(jobs) if req.progress else None, keep=kept)
     rows = kept.rows
     wall = time.perf_counter() - started
     rows.sort(key=lambda r: (objects.index(r["object_id"]), r["grasp_index"], r["episode"]))

@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="N grasps per object drawn across its whole set (seeded by --seed and the object id)")
     p.add_argument("--max-objects", type=int, default=None, help="first N objects of the split")
     p.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local worker processes, or Ray workers (the 'ray' extra; RAY_ADDRESS joins a cluster): "
+                        "the same episodes and numbers either way (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (each episode: seed + its index)")
     p.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"), help="how to print the summary")
     p.add_argument("--out", type=Path, default=None,
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     req = EvalRequest(policy=args.policy, grasps=args.grasps, objects=parse_objects(args.objects), env_id=args.env,
                       episodes_per_grasp=args.episodes_per_grasp, max_grasps_per_object=args.max_grasps_per_object,
-                      max_objects=args.max_objects, workers=args.workers, seed=args.seed,
+                      max_objects=args.max_objects, workers=args.workers, backend=args.backend, seed=args.seed,
                       sample_grasps_per_object=args.sample_grasps_per_object,
                       progress=not args.no_progress)
     if not args.out:

@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the training-free task controllers for every task (default: %(default)s)")
     b.add_argument("--episodes-per-grasp", type=int, default=1, help="episodes from each grasp (default: 1)")
     b.add_argument("--workers", type=int, default=0, help="rollout worker processes (default: one per core)")
+    b.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local worker processes, or Ray workers (the 'ray' extra; RAY_ADDRESS joins a cluster): "
+                        "the same episodes and numbers either way (default: %(default)s)")
     b.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (default: 0)")
     b.add_argument("--fresh", action="store_true",
                    help="re-run every cell, even those in --out whose inputs are unchanged")
@@ -110,7 +113,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         policies=args.policies or REFERENCE_DIR, policy_data=args.policy_data, max_objects=args.max_objects,
         max_grasps_per_object=args.max_grasps_per_object, episodes_per_grasp=args.episodes_per_grasp,
         sample_grasps_per_object=args.sample_grasps_per_object, verifier=args.verifier,
-        workers=args.workers, seed=args.seed, progress=not args.no_progress, reuse=not args.fresh))
+        workers=args.workers, backend=args.backend, seed=args.seed, progress=not args.no_progress, reuse=not args.fresh))
     cells = table_ii(results)
     who = ("the task controllers (no training)" if args.verifier == "controller"
            else f"the <task>_{args.policy_data} policies" if args.policy_data

@@ -50,6 +50,7 @@ class SuiteRequest:
     verifier: str = "reference"  # "reference": policies as policy_data says; "controller": the task controllers
     episodes_per_grasp: int = 1
     workers: int = 0
+    backend: str = "local"  # "local" (processes on this machine) or "ray" (a Ray cluster): same numbers
     seed: int = 0
     progress: bool = True
     reuse: bool = True  # keep cells in --out whose cell_key matches; False (--fresh) re-runs every cell
@@ -169,7 +170,7 @@ def bundle_inputs(folder: Path) -> dict[str, Any]:
 
 def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
                 memo: dict[Path, str | None] | None = None) -> dict[str, Any]:
-    """Every input that changes a cell's result (workers and progress do not: rollouts are seeded per job)."""
+    """Every input that changes a cell's result (workers, backend and progress do not: rollouts are seeded per job)."""
     verifier = task_verifier(req, task)
     return {
         "format": CELL_KEY_FORMAT,
@@ -260,7 +261,7 @@ def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str
                     env_id=ENV_OF_TASK[task], episodes_per_grasp=req.episodes_per_grasp,
                     max_grasps_per_object=req.max_grasps_per_object, max_objects=req.max_objects,
                     sample_grasps_per_object=req.sample_grasps_per_object,
-                    workers=req.workers, seed=req.seed, progress=req.progress),
+                    workers=req.workers, backend=req.backend, seed=req.seed, progress=req.progress),
                     partial=path.with_name(path.name + ".partial"))  # a killed cell resumes where it stopped
                 res["meta"]["cell_key"] = key
                 res["meta"]["cell_inputs"] = inputs

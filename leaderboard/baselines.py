@@ -1,0 +1,105 @@
+"""The baseline entries, written as ordinary submissions (so they go through exactly what a stranger's does).
+
+``isf``, ``rule``, ``diffutog`` and ``ndpp`` take each object's shipped set (at most the protocol's
+``GRASPS_PER_OBJECT``, drawn as the protocol draws them). Two sanity entries must rank last, or the
+benchmark is measuring something other than the grasps:
+
+* ``random``: wrist poses near the object — a uniformly random orientation, the wrist 8–15 cm from the
+  object's bounding-box centre in a random direction, joints uniform within their limits;
+* ``shifted``: the ``rule`` grasps with the wrist moved 3 cm straight away from the object's centre.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dextog_gym.files import atomic_write_text
+from dextog_gym.grasps import Grasps
+from dextog_gym.hand.model import joint_limits
+from dextog_gym.leaderboard.metrics import protocol_indices
+from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, TASKS
+from dextog_gym.leaderboard.submission import META_FILE
+from dextog_gym.objects.catalog import list_objects
+from dextog_gym.paths import grasps_dir
+
+SHIPPED = ("isf", "rule", "diffutog", "ndpp")
+SANITY = ("random", "shifted")
+BASELINES = SHIPPED + SANITY
+SHIFT_M = 0.03
+RANDOM_DISTANCE_M = (0.08, 0.15)
+SEED = 2024
+LINK = "https://sites.google.com/view/dextog"
+_METHODS = {
+    "isf": "isf: task-agnostic grasp sampler (DexTOG raw grasps)",
+    "rule": "rule: isf grasps through the task rule filters",
+    "diffutog": "DiffuTOG with collision handling (ours)",
+    "ndpp": "NDPP-Grasp, amortized look-ahead (ours)",
+    "random": "sanity: random wrist poses near the object",
+    "shifted": "sanity: rule grasps shifted 3 cm off the object",
+}
+
+
+def _shipped(source: str, task: str) -> Grasps:
+    parts = []
+    for oid in list_objects(task, "all"):
+        g = Grasps.load(grasps_dir() / source / f"{oid}.npz").for_object(oid)
+        parts.append(g.select(np.array(protocol_indices(len(g), oid), dtype=int)).replace(extras={}))
+    return Grasps.concat(parts)
+
+
+def _centre(object_id: str) -> np.ndarray:
+    from dextog_gym.objects.catalog import get_object
+    from dextog_gym.objects.shape import object_shape
+
+    pts = object_shape(get_object(object_id)).points
+    return (pts.min(axis=0) + pts.max(axis=0)) / 2
+
+
+def _shifted(task: str) -> Grasps:
+    parts = []
+    for g in (_shipped("rule", task).for_object(o) for o in list_objects(task, "all")):
+        away = g.positions - _centre(g.object_ids[0])
+        away /= np.linalg.norm(away, axis=1, keepdims=True)
+        parts.append(g.replace(positions=g.positions + SHIFT_M * away))
+    return Grasps.concat(parts)
+
+
+def _random(task: str, rng: np.random.Generator) -> Grasps:
+    lower, upper = (np.asarray(a, float) for a in joint_limits())
+    parts = []
+    for oid in list_objects(task, "all"):
+        n = GRASPS_PER_OBJECT
+        direction = rng.normal(size=(n, 3))
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        pos = _centre(oid) + direction * rng.uniform(*RANDOM_DISTANCE_M, size=(n, 1))
+        quat = rng.normal(size=(n, 4))
+        quat /= np.linalg.norm(quat, axis=1, keepdims=True)
+        joints = rng.uniform(lower, upper, size=(n, len(lower)))
+        parts.append(Grasps.from_arrays(oid, task, pos, quat, joints, provenance={"source": "random", "seed": SEED}))
+    return Grasps.concat(parts)
+
+
+def build_baseline(name: str, out: Path) -> Path:
+    """Write the submission folder of baseline ``name`` (one grasp file per task + metadata)."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; baselines: {', '.join(BASELINES)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    for task in TASKS:
+        if name in SHIPPED:
+            grasps = _shipped(name, task)
+        elif name == "shifted":
+            grasps = _shifted(task)
+        else:
+            grasps = _random(task, rng)
+        grasps.save(out / f"{task}.npz", compact=True)
+    meta = {"method": _METHODS[name], "authors": ["dextog_gym maintainers"], "link": LINK,
+            "generator_version": f"dextog_gym shipped set: {name}" if name in SHIPPED else f"baseline {name}, seed {SEED}",
+            "ms_per_grasp": 0, "notes": "Baseline entry built by `dextog leaderboard baseline`; ms_per_grasp is not "
+                                        "measured for baselines (see the README's generation-speed tables)."}
+    atomic_write_text(out / META_FILE, json.dumps(meta, indent=1) + "\n")
+    return out

@@ -1,0 +1,58 @@
+"""A result's scores as text tables: what ``evaluate`` and ``verify`` print and ``render`` builds on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dextog_gym.leaderboard.protocol import TASKS, VERIFIERS
+from dextog_gym.tables import format_table
+
+TASK_TITLES = {"stapler": "stapler", "sprayer_press": "sprayer press", "sprayer_trigger": "sprayer trigger",
+               "bottle": "bottle", "pen": "ballpoint"}
+
+
+def rate_text(cell: dict[str, Any] | None, n: bool = True) -> str:
+    """``54% [45–63] (n=112)``, or ``–`` when nothing was asked."""
+    if not cell or cell.get("rate") is None:
+        return "–"
+    lo, hi = cell["ci95"]
+    text = f"{100 * cell['rate']:.0f}% [{100 * lo:.0f}–{100 * hi:.0f}]"
+    return f"{text} (n={cell['n']})" if n else text
+
+
+def metric_text(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def success_table(scores: dict[str, Any], split: str = "all") -> str:
+    """Rows: verifiers; columns: tasks and overall."""
+    rows = []
+    for label in VERIFIERS:
+        v = scores["verifiers"][label]
+        overall = v["overall"] if split == "all" else None
+        rows.append((label, *(rate_text(v["tasks"][t][split]) for t in TASKS), rate_text(overall) if overall else ""))
+    return format_table(["verifier", *(TASK_TITLES[t] for t in TASKS), "overall"], rows)
+
+
+def metrics_table(scores: dict[str, Any]) -> str:
+    rows = []
+    for task in (*TASKS, "overall"):
+        per = scores["metrics"].get(task)
+        if per is None:
+            continue
+        splits = {"all": per} if task == "overall" else per
+        for split, m in splits.items():
+            rows.append((TASK_TITLES.get(task, task), split, m["n"], metric_text(m["q1"], 3),
+                         metric_text(m["pen_cm"], 2), metric_text(None if m["eta_f"] is None else 100 * m["eta_f"], 0),
+                         metric_text(m["joint_variance"], 3), metric_text(m["joint_range"], 3)))
+    return format_table(["task", "split", "grasps", "Q1", "pen (cm)", "η_f (%)", "joint var", "joint range"], rows)
+
+
+def result_report(result: dict[str, Any]) -> str:
+    meta, s, run = result["submission"]["meta"], result["scores"], result.get("run", {})
+    head = (f"{meta['method']} — {result['submission']['num_grasps']} grasps; "
+            f"{run.get('episodes', '?')} episodes in {run.get('wall_s', '?')} s "
+            f"({run.get('workers', '?')} workers, {run.get('backend', 'local')})")
+    return "\n\n".join([head, "Success, seen + unseen objects (every grasp asked for counts):",
+                        success_table(s), "Unseen objects only:", success_table(s, "unseen"),
+                        "Grasp metrics:", metrics_table(s)]) + "\n"

@@ -1,0 +1,188 @@
+"""``dextog leaderboard verify``: is this result what its submission gives, here, bit for bit?
+
+Checks, in order (each problem is reported, none stops the others unless re-running is impossible):
+
+1. the result is a leaderboard result of the current protocol;
+2. the submission's files have the bytes the result names (a changed grasp file is caught here);
+3. the code, assets and verifier bundles are the ones it was measured with (else no bitwise re-run);
+4. its scores follow from its own episodes and metrics (an edited number is caught here);
+5. it holds exactly the episodes the protocol plans for this submission, none missing, none added;
+6. re-running its episodes (all, or a seeded sample) and re-measuring those grasps' metrics gives
+   identical values (an edited episode is caught here, when sampled).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dextog_gym.leaderboard.evaluate import EPISODE_FIELDS, RESULT_FORMAT, covered, write_task_files
+from dextog_gym.leaderboard.metrics import measure_object
+from dextog_gym.leaderboard.protocol import (GRASPS_PER_OBJECT, SEED, SPLITS, TASKS, VERIFIERS, changed_inputs,
+                                             current_inputs, protocol, verifier_folder)
+from dextog_gym.leaderboard.scores import score
+from dextog_gym.leaderboard.submission import load_submission
+
+MAX_RESULT_BYTES = 64 << 20
+_SHOW = 5
+
+
+@dataclass
+class VerifyReport:
+    problems: list[str] = field(default_factory=list)
+    episodes_rerun: int = 0
+    objects_remeasured: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load_result(path: str | Path) -> dict[str, Any]:
+    """A result JSON, size-capped and shape-checked (it may come from anyone)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such result file")
+    if path.stat().st_size > MAX_RESULT_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_RESULT_BYTES} bytes")
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: not a JSON document ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != RESULT_FORMAT:
+        raise ValueError(f"{path}: not a leaderboard result (format {RESULT_FORMAT!r})")
+    for key, kind in (("submission", dict), ("protocol", dict), ("inputs", dict), ("cells", dict),
+                      ("metrics", dict), ("scores", dict)):
+        if not isinstance(doc.get(key), kind):
+            raise ValueError(f"{path}: field {key!r} missing or not a {kind.__name__}")
+    for name, cell in doc["cells"].items():
+        if not (isinstance(cell, dict) and isinstance(cell.get("episodes"), list) and isinstance(cell.get("objects"), list)
+                and all(isinstance(e, dict) and set(EPISODE_FIELDS) <= set(e) for e in cell["episodes"])):
+            raise ValueError(f"{path}: cell {name!r} is malformed")
+    return doc
+
+
+def check_integrity(result: dict[str, Any]) -> None:
+    """The checks that need nothing but the result: its protocol and scores that follow from its episodes."""
+    if result["protocol"] != protocol():
+        raise ValueError("measured under another protocol: " + ", ".join(changed_inputs(result["protocol"], protocol())))
+    if _canonical(score(result)) != _canonical(result["scores"]):
+        raise ValueError("its scores do not follow from its episodes and metrics (edited numbers)")
+
+
+def _canonical(doc: Any) -> str:
+    return json.dumps(doc, sort_keys=True)
+
+
+def _plan(file: Path, task: str, split: str, label: str):
+    from dextog_gym.envs.table import ENV_OF_TASK
+    from dextog_gym.policies.evaluate import EvalRequest, plan_jobs
+
+    req = EvalRequest(policy=verifier_folder(task, label), grasps=str(file), objects=split, env_id=ENV_OF_TASK[task],
+                      sample_grasps_per_object=GRASPS_PER_OBJECT, seed=SEED, progress=False)
+    return plan_jobs(req)
+
+
+def verify_result(result_path: str | Path, submission: str | Path | None = None, sample: int | None = None,
+                  sample_seed: int = 0, workers: int = 0, backend: str = "local") -> VerifyReport:
+    """Check the result at ``result_path``; ``sample``: re-run that many episodes (seeded), else all."""
+    result = load_result(result_path)
+    report = VerifyReport()
+    bad = report.problems.append
+    if result["protocol"] != protocol():
+        bad("measured under another protocol: " + ", ".join(changed_inputs(result["protocol"], protocol())))
+    sub = load_submission(submission if submission is not None else result["submission"].get("path", ""))
+    stored_files = result["submission"].get("files", {})
+    for name in sorted(set(stored_files) | set(sub.hashes)):
+        if stored_files.get(name) != sub.hashes.get(name):
+            bad(f"submission file {name}: its bytes differ from those the result was measured on")
+    changed = changed_inputs(result["inputs"], current_inputs())
+    if changed:
+        bad("measured with other code, assets or verifiers (" + ", ".join(changed[:_SHOW]) + "); a bitwise "
+            "re-run needs the same dextog_gym checkout")
+    if _canonical(score(result)) != _canonical(result["scores"]):
+        bad("its scores do not follow from its episodes and metrics (edited numbers)")
+    if report.problems:
+        return report  # re-running against other grasps or code cannot agree bit for bit
+    with tempfile.TemporaryDirectory(prefix="dextog_verify_") as tmp:
+        files = write_task_files(sub, Path(tmp))
+        plans = _check_plans(result, sub, files, bad)
+        if not report.problems:
+            chosen = _chosen(result, sample, sample_seed)
+            _rerun(result, plans, chosen, workers, backend, report)
+            _remeasure(result, files, chosen, report)
+    return report
+
+
+def _check_plans(result, sub, files, bad) -> dict[str, tuple]:
+    plans: dict[str, tuple] = {}
+    for label in VERIFIERS:
+        for task in TASKS:
+            for split in SPLITS:
+                name = f"{task}/{split}/{label}"
+                cell = result["cells"].get(name)
+                if files[task] is None or not covered(sub, task, split):
+                    if cell is not None:
+                        bad(f"cell {name}: episodes for objects the submission has no grasps for")
+                    continue
+                if cell is None:
+                    bad(f"cell {name}: missing")
+                    continue
+                env_id, jobs, facts = _plan(files[task], task, split, label)
+                want = {tuple(j) for j in jobs}
+                have = [(e["object_id"], e["grasp_index"], e["episode"], e["seed"]) for e in cell["episodes"]]
+                if len(have) != len(set(have)):
+                    bad(f"cell {name}: episodes listed twice")
+                if set(have) != want or cell["objects"] != facts["object_ids"]:
+                    missing, extra = len(want - set(have)), len(set(have) - want)
+                    bad(f"cell {name}: {missing} planned episodes missing, {extra} not in the plan")
+                plans[name] = (env_id, files[task], facts["object_ids"], verifier_folder(task, label))
+    return plans
+
+
+def _chosen(result: dict[str, Any], sample: int | None, seed: int) -> list[tuple[str, int]]:
+    every = [(name, i) for name, cell in sorted(result["cells"].items()) for i in range(len(cell["episodes"]))]
+    if sample is None or sample >= len(every):
+        return every
+    rng = np.random.default_rng(seed)
+    return [every[i] for i in sorted(rng.choice(len(every), size=sample, replace=False))]
+
+
+def _rerun(result, plans, chosen, workers, backend, report: VerifyReport) -> None:
+    from dextog_gym.policies.evaluate import run_jobs
+
+    by_cell: dict[str, list[int]] = {}
+    for name, i in chosen:
+        by_cell.setdefault(name, []).append(i)
+    for name, indices in by_cell.items():
+        env_id, file, objects, policy = plans[name]
+        stored = {(e["object_id"], e["grasp_index"], e["episode"], e["seed"]): e
+                  for e in (result["cells"][name]["episodes"][i] for i in indices)}
+        rows: list[dict[str, Any]] = []
+        run_jobs(env_id, str(file), objects, policy, list(stored), workers, backend, rows.append)
+        for row in rows:
+            key = (row["object_id"], row["grasp_index"], row["episode"], row["seed"])
+            fresh = json.loads(json.dumps({k: row.get(k) for k in EPISODE_FIELDS}))  # as the result stores it
+            differ = [k for k in EPISODE_FIELDS if fresh[k] != stored[key][k]]
+            if differ:
+                report.problems.append(f"cell {name}, {key[0]} grasp {key[1]}: re-run differs in {', '.join(differ)}")
+        report.episodes_rerun += len(rows)
+
+
+def _remeasure(result, files, chosen, report: VerifyReport) -> None:
+    """Re-measure the metrics of every object (all) or of the objects whose episodes were sampled."""
+    objects = sorted({(name.split("/")[0], name.split("/")[1], result["cells"][name]["episodes"][i]["object_id"])
+                      for name, i in chosen})
+    for task, split, oid in objects:
+        stored = {o["object_id"]: o for o in result["metrics"].get(f"{task}/{split}", {}).get("objects", [])}
+        if oid not in stored:
+            report.problems.append(f"metrics {task}/{split}: no figures for {oid}")
+            continue
+        if _canonical(measure_object(str(files[task]), oid)) != _canonical(stored[oid]):
+            report.problems.append(f"metrics {task}/{split}, {oid}: re-measured figures differ")
+        report.objects_remeasured += 1

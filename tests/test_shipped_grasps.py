@@ -47,12 +47,15 @@ def test_rule_sets_hold_exactly_the_rule_and_lift_passing_raw_grasps(task):
 
 def test_sources_serve_shipped_sets_without_generating(monkeypatch):
     import dextog_gym.grasp_sources.isf.generate as generate
+    import dextog_gym.grasp_sources.pipeline as pipeline  # imported now: it binds generate_raw at import
     from dextog_gym.grasps.registry import get_source
 
     def refuse(*args, **kwargs):
         raise AssertionError("generation must not run for a catalogue object")
 
+    # Both names, both restored after the test (patching only one left later tests a captured `refuse`).
     monkeypatch.setattr(generate, "generate_raw", refuse)
+    monkeypatch.setattr(pipeline, "generate_raw", refuse)
     asset = get_object("stapler_000")
     rng = np.random.default_rng(0)
     raw = get_source("isf").sample(asset, "stapler", 5, rng)

@@ -117,12 +117,12 @@ def _chart(entries: list[dict[str, Any]], get: Any, title: str) -> str:
     return "".join(parts)
 
 
-_STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1300px;color:#222}
+_STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1900px;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}
 th:first-child,td:first-child{text-align:left}th{cursor:pointer;background:#f4f4f4;user-select:none}
 th.asc::after{content:" ▲"}th.desc::after{content:" ▼"}.chart .bar{fill:#4a7bd0}.chart .ci{stroke:#111;stroke-width:2}
 .chart .grid{stroke:#e3e3e3}.chart text{font-size:12px}.chart .label{text-anchor:end}.chart .tick{text-anchor:middle;fill:#777}
-h2{margin-top:1.6em}.note{color:#555;max-width:60em}"""
+h2{margin-top:1.6em}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}.note{color:#555;max-width:60em}"""
 
 _SCRIPT = """function sortTable(table, col, dir) {
   const body = table.tBodies[0], rows = Array.from(body.rows);
@@ -163,12 +163,12 @@ def page(entries: list[dict[str, Any]]) -> str:
              f"most {GRASPS_PER_OBJECT} grasps each, one rollout per grasp; unplaceable grasps and missing objects "
              "count as failures. Bars: success under the residual PPO verifier; whiskers: 95 % Wilson intervals. "
              "Click a column header to sort.</p>",
-             "<h2>Overall</h2>", _table("overall", entries, overall),
-             _chart(entries, overall[0][1], "overall success, residual PPO verifier")]
+             "<h2>Overall</h2>", '<div class="row">', _table("overall", entries, overall),
+             _chart(entries, overall[0][1], "overall success, residual PPO verifier"), "</div>"]
     for task in TASKS:
         cols = _task_columns(task)
-        parts += [f"<h2>{html.escape(TASK_TITLES[task])}</h2>", _table(f"task-{task}", entries, cols),
-                  _chart(entries, cols[0][1], f"{TASK_TITLES[task]} success, residual PPO verifier")]
+        parts += [f"<h2>{html.escape(TASK_TITLES[task])}</h2>", '<div class="row">', _table(f"task-{task}", entries, cols),
+                  _chart(entries, cols[0][1], f"{TASK_TITLES[task]} success, residual PPO verifier"), "</div>"]
     parts += ['<p class="note">* ms/grasp is self-reported by the submitter (0 for the baselines).</p>',
               f"<script>{_SCRIPT}</script></body></html>\n"]
     return "".join(parts)

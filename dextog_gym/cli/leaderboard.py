@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Every seen and unseen benchmark object, at most 20 grasps each (seeded draw), "
                                     "one rollout per grasp under the task controller and under the residual PPO "
                                     "verifier, plus Q1, penetration, η_f and joint diversity of the same grasps. "
-                                    "Writes a result JSON (episodes, per-grasp metrics, scores with n and 95 %% "
+                                    "Writes a result JSON (episodes, per-grasp metrics, scores with n and 95 % "
                                     "intervals, hashes of the grasp files, assets, verifier bundles, code and seeds). "
                                     "Work is kept in RESULT.work/: run the same command again after a kill and "
                                     "only the rest runs.")
@@ -95,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                              "--screenshot docs/images/leaderboard.png"),
                         help="write leaderboard/README.md and the static HTML page",
                         description="README.md (markdown tables) and index.html (sortable tables per task and "
-                                    "overall, bar charts with 95 %% intervals, links to each method) from the "
+                                    "overall, bar charts with 95 % intervals, links to each method) from the "
                                     "stored entries. --screenshot renders the page in headless Chromium.")
     r.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite store (default: %(default)s)")
     r.add_argument("--out", type=Path, default=Path("leaderboard"), help="folder to write into (default: %(default)s)")

@@ -115,7 +115,7 @@ def verify_result(result_path: str | Path, submission: str | Path | None = None,
         if not report.problems:
             chosen = _chosen(result, sample, sample_seed)
             _rerun(result, plans, chosen, workers, backend, report)
-            _remeasure(result, files, chosen, report)
+            _remeasure(result, files, chosen, report, sample, sample_seed)
     return report
 
 
@@ -174,10 +174,16 @@ def _rerun(result, plans, chosen, workers, backend, report: VerifyReport) -> Non
         report.episodes_rerun += len(rows)
 
 
-def _remeasure(result, files, chosen, report: VerifyReport) -> None:
-    """Re-measure the metrics of every object (all) or of the objects whose episodes were sampled."""
+def _remeasure(result, files, chosen, report: VerifyReport, sample: int | None = None,
+               sample_seed: int = 0) -> None:
+    """Re-measure the metrics of every object (all), or of a seeded draw of the sampled episodes' objects
+    (one object per ``GRASPS_PER_OBJECT`` sampled episodes, at least one): an object costs ~2 s to measure."""
     objects = sorted({(name.split("/")[0], name.split("/")[1], result["cells"][name]["episodes"][i]["object_id"])
                       for name, i in chosen})
+    if sample is not None and objects:
+        keep = min(len(objects), max(1, -(-sample // GRASPS_PER_OBJECT)))
+        rng = np.random.default_rng(sample_seed)
+        objects = [objects[i] for i in sorted(rng.choice(len(objects), size=keep, replace=False))]
     for task, split, oid in objects:
         stored = {o["object_id"]: o for o in result["metrics"].get(f"{task}/{split}", {}).get("objects", [])}
         if oid not in stored:

@@ -203,3 +203,13 @@ def test_render_writes_markdown_and_a_page_for_every_task(evaluated, tmp_path):
     for task in TASKS:
         assert f'id="task-{task}"' in html
     assert html.count("<svg") == 1 + len(TASKS) and "https://example.org/tiny" in html
+
+
+def test_verify_catches_an_edited_metric_with_consistent_scores(evaluated, tmp_path):
+    _, _, result = evaluated
+    doc = copy.deepcopy(result)
+    doc["metrics"]["stapler/seen"]["objects"][0]["pen_cm"][0] = 0.0
+    doc["scores"] = score(doc)
+    check_integrity(doc)
+    report = verify_result(_write(tmp_path / "r.json", doc), workers=1)
+    assert any("re-measured figures differ" in p for p in report.problems), report.problems

@@ -63,6 +63,12 @@ def _sort_value(value: Any, fmt: str) -> str:
     return "" if v is None else repr(float(v))
 
 
+def _md_link(e: dict[str, Any]) -> str:
+    """``[method](link)`` with the characters that would break a table cell or the link escaped."""
+    text = "".join("\\" + c if c in "\\`*_[]|<>" else c for c in e["method"])
+    return f"[{text}]({e['link'].replace(')', '%29').replace('|', '%7C')})"
+
+
 def markdown(entries: list[dict[str, Any]]) -> str:
     lines = ["# Leaderboard", "",
              "Task-oriented dexterous grasps measured in physics: every seen and unseen benchmark object, at most "
@@ -71,12 +77,12 @@ def markdown(entries: list[dict[str, Any]]) -> str:
              "failures. 95 % Wilson intervals, n = grasps asked for. Written by `dextog leaderboard render`; "
              "the page with sortable tables and charts is `index.html` beside this file.", ""]
     cols = _overall_columns()
-    rows = [(i + 1, f"[{e['method']}]({e['link']})", *(_text(get(e), fmt) for _, get, fmt in cols), e["id"])
+    rows = [(i + 1, _md_link(e), *(_text(get(e), fmt) for _, get, fmt in cols), e["id"])
             for i, e in enumerate(entries)]
     lines += ["## Overall", "", format_table(["#", "method", *(c[0] for c in cols), "entry"], rows), ""]
     for task in TASKS:
         tcols = _task_columns(task)
-        rows = [(f"[{e['method']}]({e['link']})", *(_text(get(e), fmt) for _, get, fmt in tcols)) for e in entries]
+        rows = [(_md_link(e), *(_text(get(e), fmt) for _, get, fmt in tcols)) for e in entries]
         lines += [f"## {TASK_TITLES[task]}", "", format_table(["method", *(c[0] for c in tcols)], rows), ""]
     lines += ["\\* self-reported by the submitter (0 for the baselines: not measured here).", ""]
     return "\n".join(lines)

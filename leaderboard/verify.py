@@ -26,7 +26,7 @@ from dextog_gym.leaderboard.metrics import measure_object
 from dextog_gym.leaderboard.protocol import (GRASPS_PER_OBJECT, SEED, SPLITS, TASKS, VERIFIERS, changed_inputs,
                                              current_inputs, protocol, verifier_folder)
 from dextog_gym.leaderboard.scores import score
-from dextog_gym.leaderboard.submission import load_submission
+from dextog_gym.leaderboard.submission import check_meta, load_submission
 
 MAX_RESULT_BYTES = 64 << 20
 _SHOW = 5
@@ -68,7 +68,9 @@ def load_result(path: str | Path) -> dict[str, Any]:
 
 
 def check_integrity(result: dict[str, Any]) -> None:
-    """The checks that need nothing but the result: its protocol and scores that follow from its episodes."""
+    """The checks that need nothing but the result: its metadata (as a submission's: an edited result could
+    carry a ``javascript:`` link into the page), its protocol, and scores that follow from its episodes."""
+    check_meta(result["submission"].get("meta"), "result: submission.meta")
     if result["protocol"] != protocol():
         raise ValueError("measured under another protocol: " + ", ".join(changed_inputs(result["protocol"], protocol())))
     if _canonical(score(result)) != _canonical(result["scores"]):

@@ -213,3 +213,18 @@ def test_verify_catches_an_edited_metric_with_consistent_scores(evaluated, tmp_p
     check_integrity(doc)
     report = verify_result(_write(tmp_path / "r.json", doc), workers=1)
     assert any("re-measured figures differ" in p for p in report.problems), report.problems
+
+
+def test_submit_refuses_a_result_whose_metadata_was_made_hostile(evaluated):
+    _, _, result = evaluated
+    doc = copy.deepcopy(result)
+    doc["submission"]["meta"]["link"] = "javascript:alert(1)"
+    with pytest.raises(ValueError, match="link"):
+        check_integrity(doc)
+
+
+def test_markdown_escapes_what_would_break_a_table():
+    from dextog_gym.leaderboard.render import _md_link
+
+    text = _md_link({"method": "a|b [x](y)", "link": "https://e.org/a)b|c"})
+    assert "|" not in text.replace("\\|", "") and text.endswith("(https://e.org/a%29b%7Cc)")

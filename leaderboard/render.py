@@ -29,7 +29,7 @@ def _overall_columns() -> list[tuple[str, Any, str]]:
         ("pen (cm)", lambda e: e["scores"]["metrics"]["overall"]["pen_cm"], "2"),
         ("η_f (%)", lambda e: _percent(e["scores"]["metrics"]["overall"]["eta_f"]), "0"),
         ("joint var", lambda e: e["scores"]["metrics"]["overall"]["joint_variance"], "3"),
-        ("ms/grasp*", lambda e: e["meta"]["ms_per_grasp"], "0"),
+        ("ms/grasp*", lambda e: e["meta"]["ms_per_grasp"] or None, "0"),  # 0 = not reported
     ]
 
 
@@ -84,7 +84,7 @@ def markdown(entries: list[dict[str, Any]]) -> str:
         tcols = _task_columns(task)
         rows = [(_md_link(e), *(_text(get(e), fmt) for _, get, fmt in tcols)) for e in entries]
         lines += [f"## {TASK_TITLES[task]}", "", format_table(["method", *(c[0] for c in tcols)], rows), ""]
-    lines += ["\\* self-reported by the submitter (0 for the baselines: not measured here).", ""]
+    lines += ["\\* self-reported by the submitter; – = not reported (the baselines: not measured here).", ""]
     return "\n".join(lines)
 
 
@@ -175,7 +175,7 @@ def page(entries: list[dict[str, Any]]) -> str:
         cols = _task_columns(task)
         parts += [f"<h2>{html.escape(TASK_TITLES[task])}</h2>", '<div class="row">', _table(f"task-{task}", entries, cols),
                   _chart(entries, cols[0][1], f"{TASK_TITLES[task]} success, residual PPO verifier"), "</div>"]
-    parts += ['<p class="note">* ms/grasp is self-reported by the submitter (0 for the baselines).</p>',
+    parts += ['<p class="note">* ms/grasp is self-reported by the submitter; – = not reported (the baselines).</p>',
               f"<script>{_SCRIPT}</script></body></html>\n"]
     return "".join(parts)
 

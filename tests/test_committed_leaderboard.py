@@ -1,0 +1,73 @@
+"""The committed leaderboard is consistent: store, reviewable JSON copies, rendered pages and baselines agree,
+and every result was measured on today's code, assets and verifiers (a change to any of them makes this fail
+until the baselines are re-evaluated; README "Leaderboard" says how)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from dextog_gym.leaderboard.baselines import BASELINES, SANITY, _METHODS
+from dextog_gym.leaderboard.evaluate import submission_digest
+from dextog_gym.leaderboard.protocol import changed_inputs, current_inputs
+from dextog_gym.leaderboard.render import markdown, page
+from dextog_gym.leaderboard.store import entries
+from dextog_gym.leaderboard.submission import load_submission
+from dextog_gym.leaderboard.verify import check_integrity, load_result
+
+FOLDER = Path(__file__).resolve().parents[1] / "leaderboard"
+DB = FOLDER / "leaderboard.sqlite"
+
+
+@pytest.fixture(scope="module")
+def committed() -> list[dict]:
+    found = entries(DB)
+    assert found, f"{DB} holds no entries"
+    return found
+
+
+@pytest.fixture(scope="module")
+def results(committed) -> dict[str, dict]:
+    return {e["id"]: load_result(FOLDER / "submissions" / e["file"]) for e in committed}
+
+
+def test_every_entry_has_its_json_copy_and_nothing_else_is_there(committed):
+    files = sorted(p.name for p in (FOLDER / "submissions").glob("*"))
+    assert files == sorted(e["file"] for e in committed)
+    for e in committed:
+        data = (FOLDER / "submissions" / e["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest()[:12] == e["id"]
+
+
+def test_stored_results_are_internally_consistent(committed, results):
+    for e in committed:
+        result = results[e["id"]]
+        check_integrity(result)  # scores follow from episodes, protocol is today's
+        assert e["scores"] == result["scores"] and e["meta"] == result["submission"]["meta"]
+
+
+def test_results_were_measured_on_todays_code_assets_and_verifiers(results):
+    now = current_inputs()
+    stale = {rid: changed_inputs(r["inputs"], now) for rid, r in results.items()}
+    assert not any(stale.values()), f"re-evaluate the baselines; changed inputs: {stale}"
+
+
+def test_every_baseline_is_on_the_board_with_its_committed_grasps(committed, results):
+    by_method = {e["method"]: e for e in committed}
+    for name in BASELINES:
+        entry = by_method[_METHODS[name]]
+        digest = submission_digest(load_submission(FOLDER / "baselines" / name))
+        assert results[entry["id"]]["submission"]["digest"] == digest, name
+
+
+def test_the_sanity_entries_rank_last(committed):
+    ranked = [e["method"] for e in committed]
+    assert set(ranked[-len(SANITY):]) == {_METHODS[n] for n in SANITY}
+    assert committed[-len(SANITY) - 1]["ranking_score"] > committed[-len(SANITY)]["ranking_score"]
+
+
+def test_the_rendered_pages_are_up_to_date(committed):
+    assert (FOLDER / "README.md").read_text(encoding="utf-8") == markdown(committed)
+    assert (FOLDER / "index.html").read_text(encoding="utf-8") == page(committed)

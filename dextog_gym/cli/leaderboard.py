@@ -12,10 +12,15 @@ DEFAULT_FOLDER = Path("leaderboard/submissions")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("leaderboard", **examples("dextog leaderboard check my_submission.zip"),
+    p = sub.add_parser("leaderboard", **examples("dextog leaderboard check my_submission.zip",
+                                                 "dextog leaderboard evaluate my_submission.zip --out mine.json",
+                                                 "dextog leaderboard verify mine.json --sample 100",
+                                                 "dextog leaderboard submit mine.json",
+                                                 "dextog leaderboard render --screenshot docs/images/leaderboard.png"),
                        help="leaderboard: check, evaluate, verify, submit, render; baselines",
                        description="A submission is a folder or zip of submission.json and one Grasps .npz per "
-                                   "object (or per task); see the README's \"Leaderboard submissions\".")
+                                   "object (or per task); see the README's \"Leaderboard\". A submission's number comes "
+                                   "from evaluate, is checked by verify, stored by submit and shown by render.")
     lsub = p.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
     c = lsub.add_parser("check", **examples("dextog leaderboard check my_submission/",
                                             "dextog leaderboard check my_submission.zip"),

@@ -27,6 +27,8 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     with pytest.raises(ValueError, match="train_iterations"):
         Engine(tmp_path, EngineConfig(train_iterations=20))
     Engine(tmp_path, EngineConfig(train_iterations=10, progress=False))  # progress is not a setting
+    resumed = Engine(tmp_path, EngineConfig(train_iterations=10, backend="ray"))  # nor is the backend
+    assert resumed.state["config"]["backend"] == "ray"
 
 
 def test_unknown_verifier_is_refused(tmp_path):

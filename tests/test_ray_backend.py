@@ -35,6 +35,22 @@ def test_ray_gives_the_local_episodes(local_ray):
     assert remote["episodes"] == local["episodes"]
 
 
+def test_the_data_engine_verifies_the_same_grasps_on_ray(local_ray, tmp_path):
+    import numpy as np
+
+    from dextog_gym.grasps import Grasps
+    from dextog_gym.grasp_sources.shipped import grasp_path
+    from dextog_gym.workflows.engine import Engine, EngineConfig
+
+    boot = tmp_path / "bootstrap_1.npz"
+    Grasps.load(grasp_path("rule", "bottle_000")).select(np.arange(4)).save(boot)
+    out = {}
+    for backend in ("local", "ray"):
+        engine = Engine(tmp_path / backend, EngineConfig(workers=2, backend=backend, progress=False))
+        out[backend] = engine._verify([boot])
+    assert out["local"]["evaluated"] == 4 and out["ray"] == out["local"]
+
+
 def _toy_init(marker: str) -> None:
     os.environ["DEXTOG_TOY_MARKER"] = marker  # functions pickled by value do not share module globals
 

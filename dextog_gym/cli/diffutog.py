@@ -145,6 +145,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--finetune-iterations", type=int, default=2_000,
                    help='iterations of the final fine-tune on verified grasps')
     e.add_argument("--workers", type=int, default=2, help="processes for the RL verification rollouts")
+    e.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="RL verification on local processes or Ray workers (the 'ray' extra; RAY_ADDRESS joins a "
+                        "cluster): the same episodes either way (default: %(default)s)")
     e.add_argument("--verify-with", default="reference", choices=["reference", "residual", "controller"],
                    help="who verifies bootstrapped grasps: each task's reference verifier (default), its residual "
                         "PPO bundle (<task>_rule_residual) or the task controller")
@@ -219,7 +222,8 @@ def run_engine(args: argparse.Namespace) -> int:
                           verify_with=args.verify_with,
                           bootstrap_rounds=args.bootstrap_rounds, bootstrap_per_object=args.bootstrap_per_object,
                           bootstrap_iterations=args.bootstrap_iterations, finetune_iterations=args.finetune_iterations,
-                          seed=args.seed, workers=args.workers, progress=not args.no_progress)
+                          seed=args.seed, workers=args.workers, backend=args.backend,
+                          progress=not args.no_progress)
     state = Engine(args.out, config).run(["dextog", *map(str, args.argv)])
     print(format_engine(state))
     return 0

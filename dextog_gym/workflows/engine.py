@@ -43,9 +43,14 @@ class EngineConfig:
     min_verified: int = 8  # fewer verified grasps than this: fine-tune on verified + the rule data
     seed: int = 0
     workers: int = 2
+    backend: str = "local"  # RL verification on local processes or Ray workers: the same episodes either way
     hidden: int = 128  # model size (h) of the trained stage; fine-tuning stages inherit it
     hand_points: int = 256
     progress: bool = True
+
+
+# Settings that do not change what the engine produces: a resume may change them.
+_RESULT_NEUTRAL = ("progress", "backend")
 
 
 class Engine:
@@ -58,10 +63,12 @@ class Engine:
         self.state_path = self.out / "engine.json"
         if self.state_path.is_file():
             self.state = json.loads(self.state_path.read_text())
-            if self.state["config"] != asdict(config) | {"progress": self.state["config"].get("progress")}:
-                changed = {k for k, v in asdict(config).items() if k != "progress" and self.state["config"].get(k) != v}
+            stored = self.state["config"]
+            changed = {k for k, v in asdict(config).items() if k not in _RESULT_NEUTRAL and stored.get(k) != v}
+            if changed:
                 raise ValueError(f"{self.out}: an engine run with other settings is here ({sorted(changed)} differ); "
                                  f"use the same options to resume or pick a new --out")
+            self.state["config"] = stored | {k: getattr(config, k) for k in _RESULT_NEUTRAL}
         else:
             self.state = {"config": asdict(config), "stages": {}, "commands": []}
 
@@ -203,6 +210,7 @@ class Engine:
             policy = f"{task}_rule_residual" if self.config.verify_with == "residual" else self.config.verify_with
             result = evaluate(EvalRequest(policy=policy, env_id=env_id, grasps=str(path), objects=list(sub.object_ids),
                                           episodes_per_grasp=self.config.verify_episodes, workers=self.config.workers,
+                                          backend=self.config.backend,
                                           seed=self.config.seed, progress=self.config.progress))
             ok = {(r["object_id"], r["grasp_index"]) for r in result["episodes"] if r.get("success")}
             rows = [i for i in range(len(sub)) if (sub.object_ids[sub.object_index[i]],

@@ -156,7 +156,8 @@ def run_verify(args: argparse.Namespace) -> int:
                            workers=args.workers, backend=args.backend)
     for problem in report.problems:
         print(f"FAIL {problem}")
-    verdict = "verified" if report.ok else f"NOT verified ({len(report.problems)} problems)"
+    n = len(report.problems)
+    verdict = "verified" if report.ok else f"NOT verified ({n} problem{'' if n == 1 else 's'})"
     print(f"{args.result}: {verdict}; {report.episodes_rerun} episodes re-run and "
           f"{report.objects_remeasured} objects re-measured, every value compared exactly")
     return 0 if report.ok else 1

@@ -17,8 +17,7 @@ from typing import Any
 from dextog_gym.files import atomic_write_json, exclusive_lock, sha256_text
 from dextog_gym.grasps import Grasps
 from dextog_gym.leaderboard.metrics import measure_metrics
-from dextog_gym.leaderboard.protocol import (GRASPS_PER_OBJECT, SEED, SPLITS, TASKS, VERIFIERS, current_inputs,
-                                             protocol)
+from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, SEED, SPLITS, TASKS, VERIFIERS, current_inputs, protocol
 from dextog_gym.leaderboard.scores import score
 from dextog_gym.leaderboard.submission import Submission, load_submission
 from dextog_gym.objects.catalog import list_objects

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dextog_gym.leaderboard.baselines import BASELINES, SANITY, _METHODS
+from dextog_gym.leaderboard.baselines import _METHODS, BASELINES, SANITY
 from dextog_gym.leaderboard.evaluate import submission_digest
 from dextog_gym.leaderboard.protocol import changed_inputs, current_inputs
 from dextog_gym.leaderboard.render import markdown, page

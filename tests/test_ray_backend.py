@@ -14,8 +14,8 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from dextog_gym.policies.evaluate import EvalRequest, evaluate  # noqa: E402
-from dextog_gym.policies.ray_pool import run_ray  # noqa: E402
+from dextog_gym.policies.evaluate import EvalRequest, evaluate
+from dextog_gym.policies.ray_pool import run_ray
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,8 @@ def test_ray_gives_the_local_episodes(local_ray):
 def test_the_data_engine_verifies_the_same_grasps_on_ray(local_ray, tmp_path):
     import numpy as np
 
-    from dextog_gym.grasps import Grasps
     from dextog_gym.grasp_sources.shipped import grasp_path
+    from dextog_gym.grasps import Grasps
     from dextog_gym.workflows.engine import Engine, EngineConfig
 
     boot = tmp_path / "bootstrap_1.npz"

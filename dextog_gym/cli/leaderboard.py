@@ -109,10 +109,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from dextog_gym.tables import format_table
     from dextog_gym.leaderboard.submission import load_submission
     from dextog_gym.objects.catalog import list_objects
     from dextog_gym.objects.spec import CATEGORIES
+    from dextog_gym.tables import format_table
 
     sub = load_submission(args.submission)
     m = sub.meta

@@ -32,7 +32,7 @@ SHIFT_M = 0.03
 RANDOM_DISTANCE_M = (0.08, 0.15)
 SEED = 2024
 LINK = "https://sites.google.com/view/dextog"
-_METHODS = {
+METHODS = {
     "isf": "isf: task-agnostic grasp sampler (DexTOG raw grasps)",
     "rule": "rule: isf grasps through the task rule filters",
     "diffutog": "DiffuTOG with collision handling (ours)",
@@ -97,7 +97,7 @@ def build_baseline(name: str, out: Path) -> Path:
         else:
             grasps = _random(task, rng)
         grasps.save(out / f"{task}.npz", compact=True)
-    meta = {"method": _METHODS[name], "authors": ["dextog_gym maintainers"], "link": LINK,
+    meta = {"method": METHODS[name], "authors": ["dextog_gym maintainers"], "link": LINK,
             "generator_version": f"dextog_gym shipped set: {name}" if name in SHIPPED else f"baseline {name}, seed {SEED}",
             "ms_per_grasp": 0, "notes": "Baseline entry built by `dextog leaderboard baseline`; ms_per_grasp is not "
                                         "measured for baselines (see the README's generation-speed tables)."}

@@ -6,6 +6,7 @@ Light to import (the CLI reads the constants below when it builds its parser).
 # The residual verifiers: <task>_<this> bundles, PPO trained on rule grasps as a residual on the controller.
 # The bundles of the paper's protocol (PPO alone, 30k steps) ship beside them as <task>_<rule|isf>_ppo30k.
 REFERENCE_POLICY_DATA = "rule_residual"
+BACKENDS = ("local", "ray")  # where rollouts run: local worker processes or Ray workers (policies/ray_pool.py)
 CONTROLLER = "controller"  # the training-free task controller of a task (policies/controllers.py)
 
 # Each task's reference verifier: its residual bundle where that beat the controller alone, else the

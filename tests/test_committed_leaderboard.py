@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dextog_gym.leaderboard.baselines import _METHODS, BASELINES, SANITY
+from dextog_gym.leaderboard.baselines import METHODS, BASELINES, SANITY
 from dextog_gym.leaderboard.evaluate import submission_digest
 from dextog_gym.leaderboard.protocol import changed_inputs, current_inputs
 from dextog_gym.leaderboard.render import markdown, page
@@ -57,14 +57,14 @@ def test_results_were_measured_on_todays_code_assets_and_verifiers(results):
 def test_every_baseline_is_on_the_board_with_its_committed_grasps(committed, results):
     by_method = {e["method"]: e for e in committed}
     for name in BASELINES:
-        entry = by_method[_METHODS[name]]
+        entry = by_method[METHODS[name]]
         digest = submission_digest(load_submission(FOLDER / "baselines" / name))
         assert results[entry["id"]]["submission"]["digest"] == digest, name
 
 
 def test_the_sanity_entries_rank_last(committed):
     ranked = [e["method"] for e in committed]
-    assert set(ranked[-len(SANITY):]) == {_METHODS[n] for n in SANITY}
+    assert set(ranked[-len(SANITY):]) == {METHODS[n] for n in SANITY}
     assert committed[-len(SANITY) - 1]["ranking_score"] > committed[-len(SANITY)]["ranking_score"]
 
 

@@ -7,7 +7,7 @@ import json
 import shlex
 from pathlib import Path
 
-from dextog_gym.cli.helptext import examples
+from dextog_gym.cli.helptext import add_backend_argument, examples
 from dextog_gym.objects.spec import SPLIT_CHOICES
 
 
@@ -145,9 +145,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--finetune-iterations", type=int, default=2_000,
                    help='iterations of the final fine-tune on verified grasps')
     e.add_argument("--workers", type=int, default=2, help="processes for the RL verification rollouts")
-    e.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="RL verification on local processes or Ray workers (the 'ray' extra; RAY_ADDRESS joins a "
-                        "cluster): the same episodes either way (default: %(default)s)")
+    add_backend_argument(e, "RL verification")
     e.add_argument("--verify-with", default="reference", choices=["reference", "residual", "controller"],
                    help="who verifies bootstrapped grasps: each task's reference verifier (default), its residual "
                         "PPO bundle (<task>_rule_residual) or the task controller")

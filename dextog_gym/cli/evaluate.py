@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dextog_gym.cli.helptext import examples
+from dextog_gym.cli.helptext import add_backend_argument, examples
 from dextog_gym.objects.spec import SPLIT_CHOICES
 
 
@@ -39,9 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="N grasps per object drawn across its whole set (seeded by --seed and the object id)")
     p.add_argument("--max-objects", type=int, default=None, help="first N objects of the split")
     p.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
-    p.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local worker processes, or Ray workers (the 'ray' extra; RAY_ADDRESS joins a cluster): "
-                        "the same episodes and numbers either way (default: %(default)s)")
+    add_backend_argument(p)
     p.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (each episode: seed + its index)")
     p.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"), help="how to print the summary")
     p.add_argument("--out", type=Path, default=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dextog_gym.cli.helptext import examples
+from dextog_gym.cli.helptext import add_backend_argument, examples
 
 DEFAULT_DB = Path("leaderboard/leaderboard.sqlite")
 DEFAULT_FOLDER = Path("leaderboard/submissions")
@@ -46,8 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("submission", type=Path, help="submission folder or .zip")
     e.add_argument("--out", type=Path, required=True, help="result JSON to write")
     e.add_argument("--workers", type=int, default=0, help="rollout processes or Ray workers (default: one per core)")
-    e.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local processes, or Ray workers (needs the 'ray' extra; RAY_ADDRESS picks a cluster)")
+    add_backend_argument(e)
     e.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     e.set_defaults(func=run_evaluate)
 
@@ -78,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--sample", type=int, default=None, help="re-run this many episodes drawn at random (default: all)")
     v.add_argument("--sample-seed", type=int, default=0, help="seed of that draw (default: 0)")
     v.add_argument("--workers", type=int, default=0, help="rollout processes or Ray workers (default: one per core)")
-    v.add_argument("--backend", choices=("local", "ray"), default="local", help="local processes or Ray workers")
+    add_backend_argument(v, "re-runs")
     v.set_defaults(func=run_verify)
 
     s = lsub.add_parser("submit", **examples("dextog leaderboard submit runs/lb/rule.json",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dextog_gym.cli.helptext import examples
+from dextog_gym.cli.helptext import add_backend_argument, examples
 from dextog_gym.policies import reference_verifier
 
 BENCHMARK_EXAMPLES = examples(
@@ -59,9 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the training-free task controllers for every task (default: %(default)s)")
     b.add_argument("--episodes-per-grasp", type=int, default=1, help="episodes from each grasp (default: 1)")
     b.add_argument("--workers", type=int, default=0, help="rollout worker processes (default: one per core)")
-    b.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local worker processes, or Ray workers (the 'ray' extra; RAY_ADDRESS joins a cluster): "
-                        "the same episodes and numbers either way (default: %(default)s)")
+    add_backend_argument(b)
     b.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (default: 0)")
     b.add_argument("--fresh", action="store_true",
                    help="re-run every cell, even those in --out whose inputs are unchanged")

@@ -37,7 +37,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=300)
-    parser.add_argument("--env", default="DexTOG/PenPress-v0")
+    parser.add_argument("--env", default="DexTOG/PenPress-v1")
     parser.add_argument("--object", default="pen_001")
     parser.add_argument("--resets", type=int, default=2000)
     args = parser.parse_args()

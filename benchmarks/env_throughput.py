@@ -2,7 +2,7 @@
 scene (the overhead of the Python layer), vs. gymnasium-robotics ``HandManipulateBlock`` (MuJoCo);
 plus reset cost.
 
-    python benchmarks/env_throughput.py [--steps 600] [--env DexTOG/Stapler-v0]
+    python benchmarks/env_throughput.py [--steps 600] [--env DexTOG/Stapler-v1]
 
 Single process, one core. Our env is stepped with zero actions from placed rule grasps (the hand
 holds the object: contact every step). The raw figure times the same number of ``stepSimulation``
@@ -112,7 +112,7 @@ def main() -> None:
     from dextog_gym.tables import format_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--env", default="DexTOG/Stapler-v0")
+    parser.add_argument("--env", default="DexTOG/Stapler-v1")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -9,6 +9,6 @@ __version__ = "0.1.0"
 from dextog_gym.envs.table import ENV_IDS, make, register_envs  # noqa: E402
 from dextog_gym.paths import assets_root  # noqa: E402
 
-register_envs()  # gym.make("DexTOG/Stapler-v0") works after `import dextog_gym`
+register_envs()  # gym.make("DexTOG/Stapler-v1") works after `import dextog_gym`
 
 __all__ = ["ENV_IDS", "__version__", "assets_root", "make"]

@@ -6,12 +6,18 @@ benchmark is measuring something other than the grasps:
 
 * ``random``: wrist poses near the object — a uniformly random orientation, the wrist 8–15 cm from the
   object's bounding-box centre in a random direction, joints uniform within their limits;
-* ``shifted``: the ``rule`` grasps with the wrist moved 3 cm straight away from the object's centre.
+* ``shifted``: the ``rule`` grasps with the wrist moved 3 cm straight away from the object's centre;
+* ``open_hand``: the ``isf`` wrist poses with the fingers open.
+
+And one entry that shows why the files track says "selection not controlled": ``selection`` keeps, of
+each object's ``rule`` grasps, those the residual verifier succeeds with under the practice secret's
+episodes (``selection.py``), then the rest — a submitter with our verifiers can do the same.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +25,15 @@ import numpy as np
 from dextog_gym.files import atomic_write_text
 from dextog_gym.grasps import Grasps
 from dextog_gym.hand.model import joint_limits
-from dextog_gym.leaderboard.metrics import protocol_indices
 from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, TASKS
 from dextog_gym.leaderboard.submission import META_FILE
 from dextog_gym.objects.catalog import list_objects
 from dextog_gym.paths import grasps_dir
 
 SHIPPED = ("isf", "rule", "diffutog", "ndpp")
-SANITY = ("random", "shifted")
-BASELINES = SHIPPED + SANITY
+SANITY = ("random", "shifted", "open_hand")
+SELECTED = ("selection",)
+BASELINES = SHIPPED + SANITY + SELECTED
 SHIFT_M = 0.03
 RANDOM_DISTANCE_M = (0.08, 0.15)
 SEED = 2024
@@ -39,15 +45,33 @@ METHODS = {
     "ndpp": "NDPP-Grasp, amortized look-ahead (ours)",
     "random": "sanity: random wrist poses near the object",
     "shifted": "sanity: rule grasps shifted 3 cm off the object",
+    "open_hand": "sanity: isf wrist poses with the fingers open",
+    "selection": "selection: rule grasps kept only where the verifier succeeded",
 }
 
 
-def _shipped(source: str, task: str) -> Grasps:
+def _shipped(source: str, task: str, seed: int = 0, per_object: int = GRASPS_PER_OBJECT) -> Grasps:
+    """Up to ``per_object`` grasps of each object's shipped set, drawn across the whole set (seeded), in file order."""
     parts = []
     for oid in list_objects(task, "all"):
         g = Grasps.load(grasps_dir() / source / f"{oid}.npz").for_object(oid)
-        parts.append(g.select(np.array(protocol_indices(len(g), oid), dtype=int)).replace(extras={}))
+        parts.append(g.select(np.array(spread_indices(len(g), oid, seed, per_object), dtype=int)).replace(extras={}))
     return Grasps.concat(parts)
+
+
+def spread_indices(available: int, object_id: str, seed: int = 0, per_object: int = GRASPS_PER_OBJECT) -> list[int]:
+    """``per_object`` rows drawn across a set of ``available`` (all when fewer), sorted."""
+    n = min(available, per_object)
+    rng = np.random.default_rng([seed, zlib.crc32(object_id.encode())])
+    return sorted(int(i) for i in rng.choice(available, size=n, replace=False))
+
+
+def _open_hand(task: str) -> Grasps:
+    from dextog_gym.hand.model import OPEN_POSE
+
+    isf = _shipped("isf", task)
+    return isf.replace(joints=np.broadcast_to(OPEN_POSE, isf.joints.shape).copy(),
+                       provenance={**isf.provenance, "source": "open_hand"})
 
 
 def _centre(object_id: str) -> np.ndarray:
@@ -94,6 +118,12 @@ def build_baseline(name: str, out: Path) -> Path:
             grasps = _shipped(name, task)
         elif name == "shifted":
             grasps = _shifted(task)
+        elif name == "open_hand":
+            grasps = _open_hand(task)
+        elif name == "selection":
+            from dextog_gym.leaderboard.selection import selected_rule_grasps
+
+            grasps = selected_rule_grasps(task)
         else:
             grasps = _random(task, rng)
         grasps.save(out / f"{task}.npz", compact=True)

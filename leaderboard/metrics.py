@@ -1,6 +1,6 @@
 """The grasp metrics of a submission (Q1, penetration, η_f, self-collision, joint diversity) per task and split.
 
-Measured on exactly the grasps the verifiers roll out (the protocol's seeded draw per object), kept per
+Measured on exactly the grasps the verifiers roll out (the first 20 distinct per object), kept per
 grasp so a result can be re-scored and spot-checked, and cached in the work folder per (task, split),
 keyed by the grasp file's bytes and the metric code, so a resumed evaluation measures nothing twice.
 """
@@ -17,16 +17,13 @@ import numpy as np
 
 from dextog_gym.files import atomic_write_json, sha256_file, sha256_text
 from dextog_gym.grasps import Grasps
-from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, SEED, SPLITS, TASKS
+from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, SPLITS, TASKS
 from dextog_gym.objects.catalog import list_objects
 
 
 def protocol_indices(available: int, object_id: str) -> list[int]:
-    """The grasps of an object the protocol evaluates: the rollouts' own seeded draw."""
-    from dextog_gym.policies.evaluate import EvalRequest, grasp_indices
-
-    return grasp_indices(available, object_id, EvalRequest(policy="controller", seed=SEED,
-                                                          sample_grasps_per_object=GRASPS_PER_OBJECT))
+    """The grasps of an object the protocol evaluates: every row of the task file (its first 20 distinct)."""
+    return list(range(min(available, GRASPS_PER_OBJECT)))
 
 
 def measure_object(path: str, object_id: str) -> dict[str, Any]:
@@ -87,7 +84,7 @@ def measure_metrics(files: dict[str, Path | None], cache: Path, workers: int = 0
         if path is None:
             continue
         have = set(Grasps.load(path).object_ids)
-        key = sha256_text(json.dumps([sha256_file(path), code, GRASPS_PER_OBJECT, SEED]))
+        key = sha256_text(json.dumps([sha256_file(path), code, GRASPS_PER_OBJECT]))
         for split in SPLITS:
             objects = [o for o in list_objects(task, split) if o in have]
             if not objects:

@@ -1,10 +1,19 @@
 """The leaderboard's fixed protocol and the inputs a result must name to be comparable and re-runnable.
 
-Every entry is measured the same way: on every seen and unseen benchmark object, at most
-``GRASPS_PER_OBJECT`` grasps (a seeded draw when a submission gives more), each rolled out once under
-both verifiers — the training-free task controller and the residual PPO verifier trained on rule
-grasps — from fixed seeds. A grasp the simulator cannot place, and every grasp of an object the
-submission leaves out, counts as a failure: a generator is scored per grasp it was asked for.
+Protocol 2. Every entry is measured the same way: ``GRASPS_PER_OBJECT`` distinct grasps per object
+(``distinct.py``: near-copies count once; the first 20 distinct in the submission's order), each rolled
+out once under both verifiers — the training-free task controller and the residual PPO verifier trained
+on rule grasps. A grasp the simulator cannot place, a shortfall below 20 distinct grasps and every
+grasp of an object left out count as failures: a generator is scored per grasp it was asked for.
+
+Two tracks, ranked apart (``TRACKS``): ``generator`` runs a submitted generator, isolated, on hidden
+objects built from the secret (``dextog assets build --seed``); ``files`` scores a grasp set on the 80
+public objects, where nothing controls how the grasps were selected.
+
+The episodes' seeds (the resting yaw of each object) come from a secret the evaluator holds
+(:func:`episode_seed`): a submitter cannot replay the exact episodes and keep the winners. A result
+records only sha256(secret); ``verify`` needs the secret. ``PRACTICE_SECRET`` is public: anyone can
+reproduce a practice row, and the committed board is measured with it.
 """
 
 from __future__ import annotations
@@ -19,9 +28,13 @@ from dextog_gym.objects.spec import CATEGORIES
 from dextog_gym.paths import hand_dir, objects_dir
 from dextog_gym.policies import CONTROLLER, REFERENCE_POLICY_DATA
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 GRASPS_PER_OBJECT = 20
-SEED = 0
+SEED = 0  # protocol 1's public seed; protocol 2 draws nothing from it (kept for the metric draw's signature)
+PRACTICE_SECRET = "practice"
+TRACKS = ("generator", "files")
+TRACK_LABELS = {"generator": "generator on hidden objects (measured, isolated)",
+                "files": "grasps on public objects; selection not controlled"}
 SPLITS = ("seen", "unseen")
 TASKS = tuple(CATEGORIES)
 # verifier label -> the suite's policy data (None: the task controllers)
@@ -30,9 +43,24 @@ RANKED_BY = "residual"  # the verifier whose overall success orders the table
 
 
 def protocol() -> dict[str, Any]:
-    return {"version": PROTOCOL_VERSION, "grasps_per_object": GRASPS_PER_OBJECT, "seed": SEED,
+    from dextog_gym.leaderboard.distinct import tolerances
+
+    return {"version": PROTOCOL_VERSION, "grasps_per_object": GRASPS_PER_OBJECT, "distinct": tolerances(),
             "splits": list(SPLITS), "tasks": list(TASKS), "episodes_per_grasp": 1,
+            "episodes_end": "when success latches or can no longer latch",
             "verifiers": {k: (v or CONTROLLER) for k, v in VERIFIERS.items()}, "ranked_by": RANKED_BY}
+
+
+def secret_digest(secret: str) -> str:
+    """What a result records of the secret: enough to check a secret offered later, nothing to replay."""
+    return sha256_text(secret)
+
+
+def episode_seed(secret: str) -> int:
+    """The rollouts' base seed, derived from the secret (domain-separated from the hidden objects' build)."""
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("the leaderboard secret must be a non-empty string")
+    return int(sha256_text("dextog_gym episodes\0" + secret)[:8], 16)
 
 
 def tree_digest(root: Path) -> str:

@@ -1,8 +1,9 @@
 """A result's scores, computed from its episodes and per-grasp metrics alone (so anyone can recompute them).
 
 Success per verifier, task and split counts every grasp the protocol asked for: placed episodes that
-failed, grasps the simulator could not place (``skipped``) and ``GRASPS_PER_OBJECT`` grasps for each
-benchmark object the submission left out (``missing``). Intervals are Wilson 95 %.
+failed, grasps the simulator could not place (``skipped``), and as ``missing`` the ``GRASPS_PER_OBJECT``
+grasps of each object left out plus each covered object's shortfall below 20 distinct grasps (the
+result's ``selection``). Intervals are Wilson 95 %.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ def _add(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return _rate(*(a[k] + b[k] for k in ("successes", "placed", "skipped", "missing")))
 
 
-def cell_score(cell: dict[str, Any] | None, task: str, split: str) -> dict[str, Any]:
+def cell_score(cell: dict[str, Any] | None, task: str, split: str,
+               taken: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    """``taken``: per object, what the protocol took of the submission's grasps (its ``shortfall``)."""
     episodes = cell["episodes"] if cell else []
     evaluated = set(cell["objects"]) if cell else set()
     placed = [e for e in episodes if not e["skipped"]]
-    missing = sum(GRASPS_PER_OBJECT for o in list_objects(task, split) if o not in evaluated)
+    taken = taken or {}
+    missing = sum(GRASPS_PER_OBJECT if o not in evaluated else int(taken.get(o, {}).get("shortfall", 0))
+                  for o in list_objects(task, split))
     return _rate(sum(bool(e["success"]) for e in placed), len(placed), len(episodes) - len(placed), missing)
 
 
@@ -43,7 +48,8 @@ def score(result: dict[str, Any]) -> dict[str, Any]:
         tasks: dict[str, Any] = {}
         overall = _rate(0, 0, 0, 0)
         for task in TASKS:
-            per = {s: cell_score(cells.get(f"{task}/{s}/{label}"), task, s) for s in SPLITS}
+            taken = result.get("selection", {}).get(task, {})
+            per = {s: cell_score(cells.get(f"{task}/{s}/{label}"), task, s, taken) for s in SPLITS}
             per["all"] = _add(per["seen"], per["unseen"])
             tasks[task] = per
             overall = _add(overall, per["all"])

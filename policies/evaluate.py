@@ -46,6 +46,8 @@ class EvalRequest:
     backend: str = "local"  # "local": processes here; "ray": Ray workers (policies.ray_pool), same numbers
     seed: int = 0
     progress: bool = True
+    # False: an episode ends at the step its success latches (the verdict cannot change after it; see rollout)
+    full_episodes: bool = False
     extra_meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -153,8 +155,9 @@ def grasp_indices(available: int, object_id: str, req: EvalRequest) -> list[int]
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(env_id: str, grasps: str, objects, policy_path: str) -> None:
+def _init_worker(env_id: str, grasps: str, objects, policy_path: str, full_episodes: bool = True) -> None:
     warnings.simplefilter("ignore")
+    _worker["full"] = full_episodes
     _worker["env"] = _make_env(env_id, grasps, objects)
     if policy_path == CONTROLLER:
         from dextog_gym.envs.table import TASK_OF_ENV
@@ -167,11 +170,19 @@ def _init_worker(env_id: str, grasps: str, objects, policy_path: str) -> None:
         _worker["policy"] = policy_for(PolicyBundle.load(policy_path), env_id)
 
 
-def rollout(env, policy, object_id: str, grasp_index: int, seed: int) -> dict[str, Any]:
+def rollout(env, policy, object_id: str, grasp_index: int, seed: int, full: bool = True) -> dict[str, Any]:
     """One deterministic episode from one grasp; ``skipped`` when the grasp cannot be placed.
 
     ``policy`` is a bundle or a controller (anything with ``act(obs)``; ``reset(env)`` is called after each
-    reset when present, and ``grasp_kept()`` is recorded when present)."""
+    reset when present, and ``grasp_kept()`` is recorded when present).
+
+    ``full=False`` ends the episode at the step where ``is_success`` latches: the verdict is an OR over
+    the steps, so nothing after that step can change it, and the rest of the horizon is pure cost (a
+    succeeding episode stops after ~35 of 100 steps). It also ends once the env says success can no
+    longer latch (``info["can_succeed"]``: a bottle grasp that does not grip the cap at the start). What the remaining steps would have decided —
+    whether success still holds at step 100 (``success_at_end``) — is then unknown and recorded as None;
+    ``steps``, the return and the end readings are those of the last step run.
+    """
     row: dict[str, Any] = {"object_id": object_id, "grasp_index": grasp_index, "seed": seed}
     try:
         obs, info = env.reset(seed=seed, options={"object_id": object_id, "grasp_index": grasp_index})
@@ -187,9 +198,10 @@ def rollout(env, policy, object_id: str, grasp_index: int, seed: int) -> dict[st
         steps += 1
         for name in TERM_NAMES:
             sums[name] += info[name]
-        done = terminated or truncated
+        done = terminated or truncated or (not full and (bool(info["is_success"]) or not info["can_succeed"]))
+    ended = terminated or truncated
     return {**row, "skipped": None, "steps": steps, "return": total, **{f"return_{k}": v for k, v in sums.items()},
-            "success": bool(info["is_success"]), "success_at_end": bool(info["success_now"]),
+            "success": bool(info["is_success"]), "success_at_end": bool(info["success_now"]) if ended else None,
             "lift_success": bool(info["lift_success"]), "theta_end": float(info["theta"]),
             "lift_end_m": float(info["lift"]), "grasp_source": info["grasp_source"],
             "grasp_kept": policy.grasp_kept() if hasattr(policy, "grasp_kept") else None}
@@ -197,12 +209,13 @@ def rollout(env, policy, object_id: str, grasp_index: int, seed: int) -> dict[st
 
 def _run_job(job: tuple[str, int, int, int]) -> dict[str, Any]:
     object_id, grasp_index, episode, seed = job
-    return {**rollout(_worker["env"], _worker["policy"], object_id, grasp_index, seed), "episode": episode}
+    return {**rollout(_worker["env"], _worker["policy"], object_id, grasp_index, seed, _worker.get("full", True)),
+            "episode": episode}
 
 
 def run_jobs(env_id: str, grasps: str, objects, policy_path: str, jobs: list[tuple[str, int, int, int]],
              workers: int, backend: str, on_row, bar_total: int | None = None,
-             keep: PartialResults | None = None) -> int:
+             keep: PartialResults | None = None, full_episodes: bool = True) -> int:
     """Roll ``jobs`` out on ``backend`` and hand each finished row to ``on_row``; returns the workers used.
 
     ``bar_total``: show a progress bar over that many episodes (those not in ``jobs`` count as done).
@@ -223,7 +236,7 @@ def run_jobs(env_id: str, grasps: str, objects, policy_path: str, jobs: list[tup
         if bar is not None:
             bar.update()
 
-    initargs = (env_id, grasps, objects, policy_path)
+    initargs = (env_id, grasps, objects, policy_path, full_episodes)
     try:
         if backend == "ray":
             from dextog_gym.policies.ray_pool import run_ray
@@ -259,13 +272,13 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
     policy_hash = CONTROLLER if policy_path == CONTROLLER else sha256_file(Path(policy_path) / "policy.npz")
     key = plan_key(env_id, policy_path, policy_hash, simulation_inputs(), req.grasps,
                    sha256_file(grasp_file) if grasp_file.suffix == ".npz" and grasp_file.is_file() else None,
-                   jobs, facts["grasps_per_object"])
+                   jobs, facts["grasps_per_object"], {"full_episodes": req.full_episodes})
     kept = PartialResults(Path(partial) if partial is not None else None, key)
     done = kept.done()
     todo = [job for job in jobs if job_key(job) not in done]
     started = time.perf_counter()
     workers = run_jobs(env_id, req.grasps, objects, policy_path, todo, req.workers, req.backend, kept.add,
-                       bar_total=len(jobs) if req.progress else None, keep=kept)
+                       bar_total=len(jobs) if req.progress else None, keep=kept, full_episodes=req.full_episodes)
     rows = kept.rows
     wall = time.perf_counter() - started
     rows.sort(key=lambda r: (objects.index(r["object_id"]), r["grasp_index"], r["episode"]))
@@ -278,7 +291,8 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
             "grasps": req.grasps, "objects": req.objects if isinstance(req.objects, str) else list(req.objects),
             "episodes_per_grasp": req.episodes_per_grasp, "max_grasps_per_object": req.max_grasps_per_object,
             "sample_grasps_per_object": req.sample_grasps_per_object,
-            "max_objects": req.max_objects, "seed": req.seed, "workers": workers, "wall_clock_s": round(wall, 2),
+            "max_objects": req.max_objects, "seed": req.seed, "full_episodes": req.full_episodes,
+            "mean_episode_steps": round(float(np.mean([r["steps"] for r in rows if not r.get("skipped")] or [0])), 2), "workers": workers, "wall_clock_s": round(wall, 2),
             "rollouts_per_s": round(len(todo) / max(wall, 1e-9), 2), "resumed_episodes": len(jobs) - len(todo),
             "versions": versions(),
             "machine": machine_info(), **facts, **req.extra_meta}

@@ -28,7 +28,9 @@ def _stats(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     if not placed:
         return {**out, **dict.fromkeys(COLUMNS[3:], None)}
     out["success"] = float(np.mean([r["success"] for r in placed]))
-    out["at_end"] = float(np.mean([r["success_at_end"] for r in placed]))
+    # None when episodes stopped at their success (EvalRequest.full_episodes=False): unknown, not a failure
+    at_end = [r["success_at_end"] for r in placed if r.get("success_at_end") is not None]
+    out["at_end"] = float(np.mean(at_end)) if len(at_end) == len(placed) else None
     out["lift"] = float(np.mean([r["lift_success"] for r in placed]))
     # Of the successes, the share whose starting pads still touched after the lift (verifiers that report it):
     # a verifier whose successes abandon the starting grasp measures itself, not the grasp.

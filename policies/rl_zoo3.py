@@ -11,7 +11,7 @@ current. Regenerate after editing ``ppo.yml``::
 
 Train with it (rl-zoo3 installed)::
 
-    python -m rl_zoo3.train --algo ppo --env DexTOG/Stapler-v0 --gym-packages dextog_gym \\
+    python -m rl_zoo3.train --algo ppo --env DexTOG/Stapler-v1 --gym-packages dextog_gym \\
         --conf-file policies/hyperparams/rl_zoo3/ppo.yml
 """
 
@@ -35,7 +35,7 @@ HEADER = """\
 # GENERATED FILE - do not edit. rl-zoo3's form of policies/hyperparams/ppo.yml (the source of truth),
 # written by `python -m dextog_gym.policies.rl_zoo3` (dextog_gym/policies/rl_zoo3.py, to_rl_zoo3);
 # tests/test_rl_zoo3.py fails when this copy is stale. n_envs and env_kwargs are `dextog train`'s defaults.
-# Use: python -m rl_zoo3.train --algo ppo --env DexTOG/Stapler-v0 --gym-packages dextog_gym \\
+# Use: python -m rl_zoo3.train --algo ppo --env DexTOG/Stapler-v1 --gym-packages dextog_gym \\
 #        --conf-file policies/hyperparams/rl_zoo3/ppo.yml
 """
 

@@ -306,7 +306,7 @@ def small_bundle(folder: Path, seed: int = 0, activation: str = "tanh", **change
     layers = [(rng.normal(size=(o, i)), rng.normal(size=o)) for i, o in itertools.pairwise(sizes)]
     fields = {"obs_mean": rng.normal(size=94), "obs_var": rng.uniform(0.5, 2, 94), "clip_obs": 10.0, "epsilon": 1e-8}
     fields.update(change)
-    bundle = PolicyBundle("DexTOG/Stapler-v0", layers, activation, fields["obs_mean"], fields["obs_var"],
+    bundle = PolicyBundle("DexTOG/Stapler-v1", layers, activation, fields["obs_mean"], fields["obs_var"],
                           fields["clip_obs"], fields["epsilon"], {"grasp_source": "rule"})
     return bundle.save(folder)
 

@@ -55,11 +55,11 @@ def test_assets_report_prints_tables_and_writes_pictures(tmp_path, capsys):
 
 
 def test_demo_runs_an_episode_writes_a_gif_and_the_returns_table(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--envs", "DexTOG/PenPress-v0", "--steps", "6",
+    assert main(["demo", "--out", str(tmp_path), "--envs", "DexTOG/PenPress-v1", "--steps", "6",
                  "--frame-every", "2"]) == 0
     out = capsys.readouterr().out
-    assert "| PenPress-v0" in out and "reward_completion" in out and "penalty_drop" in out
-    gif = tmp_path / "PenPress-v0.gif"
+    assert "| PenPress-v1" in out and "reward_completion" in out and "penalty_drop" in out
+    gif = tmp_path / "PenPress-v1.gif"
     from PIL import Image
 
     with Image.open(gif) as im:
@@ -68,4 +68,4 @@ def test_demo_runs_an_episode_writes_a_gif_and_the_returns_table(tmp_path, capsy
 
 def test_demo_rejects_unknown_env(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--envs", "DexTOG/Nope-v0"]) == 2
-    assert "DexTOG/Stapler-v0" in capsys.readouterr().err
+    assert "DexTOG/Stapler-v1" in capsys.readouterr().err

@@ -72,7 +72,7 @@ def test_controller_errors():
 
 def test_evaluate_with_the_controller_records_grasp_kept(tmp_path, capsys):
     out = tmp_path / "c.json"
-    assert main(["evaluate", "--policy", "controller", "--env", "DexTOG/Stapler-v0", "--objects", "stapler_000",
+    assert main(["evaluate", "--policy", "controller", "--env", "DexTOG/Stapler-v1", "--objects", "stapler_000",
                  "--sample-grasps-per-object", "2", "--workers", "1", "--no-progress", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["meta"]["policy"] == "controller" and len(result["episodes"]) == 2
@@ -91,7 +91,7 @@ def test_sampled_grasps_spread_across_the_set_and_are_seeded():
     with pytest.raises(ValueError, match="not both"):
         from dextog_gym.policies.evaluate import plan_jobs
 
-        plan_jobs(EvalRequest(policy="controller", env_id="DexTOG/PenPress-v0", max_grasps_per_object=2,
+        plan_jobs(EvalRequest(policy="controller", env_id="DexTOG/PenPress-v1", max_grasps_per_object=2,
                               sample_grasps_per_object=2))
 
 

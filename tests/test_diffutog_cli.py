@@ -60,7 +60,7 @@ def test_environment_runs_from_shipped_diffutog_grasps():
 
     import dextog_gym  # noqa: F401
 
-    env = gym.make("DexTOG/BottleCap-v0", grasp_source="diffutog", objects=["bottle_000"])
+    env = gym.make("DexTOG/BottleCap-v1", grasp_source="diffutog", objects=["bottle_000"])
     obs, info = env.reset(seed=0)
     assert info["grasp_source"] == "diffutog"
     for _ in range(3):

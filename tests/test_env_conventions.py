@@ -27,8 +27,8 @@ def test_render_fps_follows_the_frame_skip(env_id, frame_skip):
 def test_human_rendering_without_a_display_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(DisplayNotAvailableError, match="rgb_array.*xvfb-run"):
-        dextog_gym.make("DexTOG/Stapler-v0", render_mode="human")
-    env = dextog_gym.make("DexTOG/Stapler-v0")  # the process is still fine
+        dextog_gym.make("DexTOG/Stapler-v1", render_mode="human")
+    env = dextog_gym.make("DexTOG/Stapler-v1")  # the process is still fine
     env.reset(seed=0)
     env.close()
 
@@ -38,7 +38,7 @@ def test_record_video_writes_an_mp4(tmp_path):
     import gymnasium as gym
     from gymnasium.wrappers import RecordVideo
 
-    env = RecordVideo(gym.make("DexTOG/BottleCap-v0", render_mode="rgb_array"), str(tmp_path),
+    env = RecordVideo(gym.make("DexTOG/BottleCap-v1", render_mode="rgb_array"), str(tmp_path),
                       episode_trigger=lambda episode: True, disable_logger=True)
     env.reset(seed=0)
     for _ in range(6):

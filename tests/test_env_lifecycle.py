@@ -22,7 +22,7 @@ def test_envs_dropped_without_close_release_their_clients():
     gc.collect()
     before = _open_clients()
     for k in range(12):
-        env = dextog_gym.make("DexTOG/PenPress-v0", objects=["pen_001"])
+        env = dextog_gym.make("DexTOG/PenPress-v1", objects=["pen_001"])
         env.reset(seed=k)
         del env
     gc.collect()
@@ -30,7 +30,7 @@ def test_envs_dropped_without_close_release_their_clients():
 
 
 def test_a_failed_reset_leaves_no_episode_to_step(monkeypatch):
-    env = dextog_gym.make("DexTOG/Stapler-v0", objects=["stapler_000"], disable_env_checker=True)
+    env = dextog_gym.make("DexTOG/Stapler-v1", objects=["stapler_000"], disable_env_checker=True)
     try:
         env.reset(seed=0)
         env.step(np.zeros(30, np.float32))
@@ -49,7 +49,7 @@ def test_a_failed_reset_leaves_no_episode_to_step(monkeypatch):
 
 @pytest.mark.parametrize("call", ["reset", "step", "render"])
 def test_calls_after_close_are_a_clear_error(call):
-    env = dextog_gym.make("DexTOG/BottleCap-v0", objects=["bottle_007"], render_mode="rgb_array",
+    env = dextog_gym.make("DexTOG/BottleCap-v1", objects=["bottle_007"], render_mode="rgb_array",
                           disable_env_checker=True)
     env.reset(seed=0)
     env.close()
@@ -70,7 +70,7 @@ def test_calls_after_close_are_a_clear_error(call):
 ])
 def test_bad_env_options_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        dextog_gym.make("DexTOG/Stapler-v0", **kwargs)
+        dextog_gym.make("DexTOG/Stapler-v1", **kwargs)
 
 
 def test_metrics_max_per_object_must_be_positive(capsys):

@@ -14,11 +14,11 @@ from dextog_gym.envs.scripted import GRIP_STEPS, LIFT_STEPS, ScriptedPolicy
 # (issue 17): a pad on the button while the hand holds the body. The scripted lift is a fixed 10 cm of
 # wrist travel, which the 300 g pump sprayer lags, so it is pressed where it stands.
 CASES = [
-    ("DexTOG/Stapler-v0", "stapler_003", 2, 2, True),
-    ("DexTOG/SprayerPress-v0", "sprayer_press_012", 2, 0, False),
-    ("DexTOG/SprayerTrigger-v0", "sprayer_trigger_003", 1, 1, True),
-    ("DexTOG/BottleCap-v0", "bottle_001", 0, 0, True),
-    ("DexTOG/PenPress-v0", "pen_004", 3, 0, True),
+    ("DexTOG/Stapler-v1", "stapler_003", 2, 2, True),
+    ("DexTOG/SprayerPress-v1", "sprayer_press_012", 2, 0, False),
+    ("DexTOG/SprayerTrigger-v1", "sprayer_trigger_003", 1, 1, True),
+    ("DexTOG/BottleCap-v1", "bottle_001", 0, 0, True),
+    ("DexTOG/PenPress-v1", "pen_004", 3, 0, True),
 ]
 
 

@@ -17,9 +17,9 @@ import dextog_gym
 from dextog_gym.envs import observation
 from dextog_gym.envs.table import ENV_IDS, MAX_EPISODE_STEPS, TASK_ENVS, TASK_OF_ENV
 
-ONE = {"DexTOG/Stapler-v0": "stapler_000", "DexTOG/SprayerPress-v0": "sprayer_press_004",
-       "DexTOG/SprayerTrigger-v0": "sprayer_trigger_000", "DexTOG/BottleCap-v0": "bottle_008",
-       "DexTOG/PenPress-v0": "pen_001"}
+ONE = {"DexTOG/Stapler-v1": "stapler_000", "DexTOG/SprayerPress-v1": "sprayer_press_004",
+       "DexTOG/SprayerTrigger-v1": "sprayer_trigger_000", "DexTOG/BottleCap-v1": "bottle_008",
+       "DexTOG/PenPress-v1": "pen_001"}
 TERMS = ("reward_task", "reward_lift", "reward_completion", "penalty_drop")
 
 
@@ -72,7 +72,7 @@ def test_gymnasium_env_checker(env_id):
 def test_stable_baselines3_checker():
     from stable_baselines3.common.env_checker import check_env
 
-    env = make("DexTOG/Stapler-v0")
+    env = make("DexTOG/Stapler-v1")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -86,7 +86,7 @@ def test_same_seed_same_trajectory():
     acts = rng.uniform(-1, 1, size=(15, 30))
     runs = []
     for _ in range(2):
-        env = make("DexTOG/SprayerTrigger-v0")
+        env = make("DexTOG/SprayerTrigger-v1")
         obs, _ = env.reset(seed=11)
         traj = [obs]
         rewards = []
@@ -105,7 +105,7 @@ def _factory(env_id):
 
 
 def test_async_vector_env():
-    envs = gym.vector.AsyncVectorEnv([_factory("DexTOG/PenPress-v0")] * 2)
+    envs = gym.vector.AsyncVectorEnv([_factory("DexTOG/PenPress-v1")] * 2)
     try:
         obs, _ = envs.reset(seed=[1, 2])
         assert obs.shape == (2, observation.OBS_SIZE)
@@ -118,7 +118,7 @@ def test_async_vector_env():
 def test_sb3_subproc_vec_env():
     from stable_baselines3.common.vec_env import SubprocVecEnv
 
-    envs = SubprocVecEnv([_factory("DexTOG/SprayerPress-v0")] * 2)
+    envs = SubprocVecEnv([_factory("DexTOG/SprayerPress-v1")] * 2)
     try:
         envs.seed(5)
         obs = envs.reset()
@@ -130,7 +130,7 @@ def test_sb3_subproc_vec_env():
 
 
 def test_bad_actions_are_refused_and_the_env_stays_usable():
-    env = make("DexTOG/Stapler-v0")
+    env = make("DexTOG/Stapler-v1")
     try:
         env.reset(seed=0)
         before = env.unwrapped.targets.joints.copy()
@@ -145,17 +145,17 @@ def test_bad_actions_are_refused_and_the_env_stays_usable():
 
 
 def test_unknown_ids_and_options_list_what_exists():
-    with pytest.raises(ValueError, match="DexTOG/Stapler-v0"):
+    with pytest.raises(ValueError, match="DexTOG/Stapler-v1"):
         dextog_gym.make("DexTOG/Staple-v0")
     with pytest.raises(TypeError, match="grasp_source"):
-        gym.make("DexTOG/Stapler-v0", objects=["stapler_000"], graspsource="rule")
+        gym.make("DexTOG/Stapler-v1", objects=["stapler_000"], graspsource="rule")
     with pytest.raises(ValueError, match="stapler_000"):
-        gym.make("DexTOG/Stapler-v0", objects=["pen_000"])
+        gym.make("DexTOG/Stapler-v1", objects=["pen_000"])
     with pytest.raises(ValueError, match="isf"):
-        gym.make("DexTOG/Stapler-v0", objects=["stapler_000"], grasp_source="no_such_source")
+        gym.make("DexTOG/Stapler-v1", objects=["stapler_000"], grasp_source="no_such_source")
     with pytest.raises(ValueError, match="paper"):
-        gym.make("DexTOG/Stapler-v0", objects=["stapler_000"], reward="mine")
-    env = make("DexTOG/Stapler-v0")
+        gym.make("DexTOG/Stapler-v1", objects=["stapler_000"], reward="mine")
+    env = make("DexTOG/Stapler-v1")
     with pytest.raises(ValueError, match="object_id"):
         env.reset(options={"object": "stapler_000"})
     env.close()
@@ -179,7 +179,7 @@ def test_grasp_file_source_and_explosive_grasps(tmp_path):
     from dextog_gym.grasps import Grasps
 
     Grasps.concat([bad, good]).save(path)
-    env = gym.make("DexTOG/Stapler-v0", objects=["stapler_000"], grasp_source=str(path))
+    env = gym.make("DexTOG/Stapler-v1", objects=["stapler_000"], grasp_source=str(path))
     try:
         with pytest.warns(UserWarning, match="skipped"):
             for seed in range(30):
@@ -195,7 +195,7 @@ def test_grasp_file_source_and_explosive_grasps(tmp_path):
 
 
 def test_rgb_array_render_headless():
-    env = make("DexTOG/BottleCap-v0", render_mode="rgb_array")
+    env = make("DexTOG/BottleCap-v1", render_mode="rgb_array")
     try:
         env.reset(seed=0)
         frame = env.render()
@@ -206,7 +206,7 @@ def test_rgb_array_render_headless():
 
 
 def test_close_releases_the_client():
-    env = make("DexTOG/PenPress-v0")
+    env = make("DexTOG/PenPress-v1")
     env.reset(seed=0)
     client = env.unwrapped.scene.client
     assert p.isConnected(client)

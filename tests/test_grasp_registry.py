@@ -184,7 +184,7 @@ def test_env_refuses_an_importing_grasp_source_unless_allowed(monkeypatch):
 
     monkeypatch.delenv("DEXTOG_ALLOW_IMPORT", raising=False)
     with pytest.raises(GraspSourceError, match="asked for explicitly"):
-        dextog_gym.make("DexTOG/Stapler-v0", grasp_source="os:abort")
+        dextog_gym.make("DexTOG/Stapler-v1", grasp_source="os:abort")
 
 
 def test_cli_grasps_os_abort_is_refused_and_the_process_survives(tmp_path):

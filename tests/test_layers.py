@@ -127,7 +127,7 @@ def test_pyproject_packages_name_every_package_folder():
     assert on_disk == listed, f"missing from pyproject: {sorted(on_disk - listed)}; stale: {sorted(listed - on_disk)}"
 
 
-@pytest.mark.parametrize("env_id", ["DexTOG/Stapler-v0", "DexTOG/BottleCap-v0"])
+@pytest.mark.parametrize("env_id", ["DexTOG/Stapler-v1", "DexTOG/BottleCap-v1"])
 def test_make_and_step_stay_light(env_id, tmp_path):
     code = ("import sys, gymnasium as gym, dextog_gym, numpy as np\n"
             f"env = gym.make({env_id!r}); env.reset(seed=0); env.step(np.zeros(30, np.float32))\n"

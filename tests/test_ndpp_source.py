@@ -125,7 +125,7 @@ def test_env_starts_from_ndpp_grasps():
 
     import dextog_gym  # noqa: F401
 
-    env = gym.make("DexTOG/BottleCap-v0", grasp_source="ndpp", objects=["bottle_000"])
+    env = gym.make("DexTOG/BottleCap-v1", grasp_source="ndpp", objects=["bottle_000"])
     try:
         obs, info = env.reset(seed=0)
         assert np.all(np.isfinite(obs))

@@ -62,8 +62,8 @@ def test_the_check_fails_on_the_physics_before_the_fix(monkeypatch):
     monkeypatch.setattr(pybullet_hand, "JOINT_ARMATURE", 0.0)
     monkeypatch.setattr(pybullet_hand, "WRIST_MAX_FORCE", 300.0)
     monkeypatch.setattr(pybullet_object, "PROJECT_THROUGH_STOP", False)
-    hand, _, _, _ = worst_violations("DexTOG/BottleCap-v0", steps=20)
+    hand, _, _, _ = worst_violations("DexTOG/BottleCap-v1", steps=20)
     assert hand > TOLERANCE_RAD
     # Seed 1: its random actions pull the trigger to its stop (which seed does depends on the grasp drawn).
-    _, past_full, _, _ = worst_violations("DexTOG/SprayerTrigger-v0", steps=20, seed=1)
+    _, past_full, _, _ = worst_violations("DexTOG/SprayerTrigger-v1", steps=20, seed=1)
     assert past_full > pybullet_object.LIMIT_SLACK

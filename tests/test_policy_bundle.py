@@ -25,15 +25,15 @@ def test_hyperparams_reject_unknown_envs_and_keys(tmp_path):
     with pytest.raises(ValueError, match="no hyperparameters"):
         load_hyperparams("DexTOG/Nope-v0")
     bad = tmp_path / "ppo.yml"
-    bad.write_text("default:\n  learning_rate: 1.0e-4\n  lr_typo: 3\nDexTOG/Stapler-v0: {}\n")
+    bad.write_text("default:\n  learning_rate: 1.0e-4\n  lr_typo: 3\nDexTOG/Stapler-v1: {}\n")
     with pytest.raises(ValueError, match="lr_typo"):
-        load_hyperparams("DexTOG/Stapler-v0", bad)
+        load_hyperparams("DexTOG/Stapler-v1", bad)
 
 
 def _bundle(rng, obs=94, act=30) -> PolicyBundle:
     sizes = [obs, 16, 8, act]
     layers = [(rng.normal(size=(o, i)), rng.normal(size=o)) for i, o in zip(sizes[:-1], sizes[1:])]
-    return PolicyBundle("DexTOG/Stapler-v0", layers, "tanh", rng.normal(size=obs), rng.uniform(0.5, 2, obs), 10.0,
+    return PolicyBundle("DexTOG/Stapler-v1", layers, "tanh", rng.normal(size=obs), rng.uniform(0.5, 2, obs), 10.0,
                         meta={"grasp_source": "rule"})
 
 
@@ -70,8 +70,8 @@ def test_bundle_matches_sb3_deterministic_predict(tmp_path):
 
     venv = VecNormalize(DummyVecEnv([Dummy]), clip_obs=10.0)
     venv.obs_rms.mean, venv.obs_rms.var = np.linspace(-1, 1, 94), np.linspace(0.5, 3, 94)
-    model = PPO("MlpPolicy", venv, device="cpu", **sb3_ppo_kwargs(load_hyperparams("DexTOG/Stapler-v0")))
-    bundle = bundle_from_sb3(model, venv.obs_rms, 10.0, "DexTOG/Stapler-v0", {})
+    model = PPO("MlpPolicy", venv, device="cpu", **sb3_ppo_kwargs(load_hyperparams("DexTOG/Stapler-v1")))
+    bundle = bundle_from_sb3(model, venv.obs_rms, 10.0, "DexTOG/Stapler-v1", {})
     obs = np.random.default_rng(1).normal(size=(7, 94)).astype(np.float32) * 3
     expected, _ = model.predict(venv.normalize_obs(obs), deterministic=True)
     np.testing.assert_allclose(bundle.act(obs), expected, atol=1e-5)
@@ -92,10 +92,10 @@ def test_bundle_refuses_missing_corrupt_and_foreign_files(tmp_path):
     with pytest.raises(ValueError, match="not valid JSON"):
         PolicyBundle.load(folder)
     b = _bundle(np.random.default_rng(3), obs=50)
-    with pytest.raises(ValueError, match="trained for DexTOG/Stapler-v0"):
-        b.check_env("DexTOG/PenPress-v0", 94, 30)
+    with pytest.raises(ValueError, match="trained for DexTOG/Stapler-v1"):
+        b.check_env("DexTOG/PenPress-v1", 94, 30)
     with pytest.raises(ValueError, match="50-D observations"):
-        b.check_env("DexTOG/Stapler-v0", 94, 30)
+        b.check_env("DexTOG/Stapler-v1", 94, 30)
     with pytest.raises(ValueError, match="50-D observations"):
         b.act(np.zeros(94))
 

@@ -27,7 +27,7 @@ def local_ray():
 
 
 def test_ray_gives_the_local_episodes(local_ray):
-    kw = dict(policy="controller", env_id="DexTOG/Stapler-v0", grasps="rule", objects="seen", max_objects=2,
+    kw = dict(policy="controller", env_id="DexTOG/Stapler-v1", grasps="rule", objects="seen", max_objects=2,
               sample_grasps_per_object=3, workers=2, progress=False)
     local = evaluate(EvalRequest(**kw))
     remote = evaluate(EvalRequest(**kw, backend="ray"))

@@ -13,7 +13,7 @@ from dextog_gym.policies.bundle import PolicyBundle
 from dextog_gym.policies.controllers import TaskController
 from dextog_gym.policies.residual import ResidualAction, ResidualPolicy, check_base, compose, policy_for
 
-ENV = "DexTOG/Stapler-v0"
+ENV = "DexTOG/Stapler-v1"
 
 
 def _zero_bundle(meta: dict) -> PolicyBundle:

@@ -117,7 +117,7 @@ def test_cli_export_writes_the_zip(tmp_path, capsys):
     out = tmp_path / "sub" / "stapler_rule_ppo30k.zip"
     assert main(["policy", "export", "stapler_rule_ppo30k", "--sb3", str(out)]) == 0
     text = capsys.readouterr().out
-    assert out.is_file() and str(out) in text and "DexTOG/Stapler-v0" in text
+    assert out.is_file() and str(out) in text and "DexTOG/Stapler-v1" in text
     assert not list(out.parent.glob(".*.tmp"))  # atomic write left nothing behind
 
 

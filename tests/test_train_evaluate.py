@@ -15,7 +15,7 @@ pytest.importorskip("stable_baselines3")
 
 from dextog_gym.cli.main import main  # noqa: E402
 
-ENV = "DexTOG/Stapler-v0"
+ENV = "DexTOG/Stapler-v1"
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_a_new_run_will_not_overwrite_an_old_one(trained, capsys):
     out, _ = trained
     assert main(["train", "--env", ENV, "--timesteps", "100", "--out", str(out), "--no-progress"]) == 2
     assert "already holds a run" in capsys.readouterr().err
-    assert main(["train", "--env", "DexTOG/PenPress-v0", "--out", str(out), "--resume", "--no-progress"]) == 2
+    assert main(["train", "--env", "DexTOG/PenPress-v1", "--out", str(out), "--resume", "--no-progress"]) == 2
     assert "differs from this command" in capsys.readouterr().err
 
 
@@ -103,8 +103,8 @@ def test_evaluation_is_deterministic(trained):
 
 def test_bad_inputs_fail_before_any_rollout(trained, tmp_path, capsys):
     out, _ = trained
-    assert main(["evaluate", "--policy", str(out / "policy"), "--env", "DexTOG/PenPress-v0", "--no-progress"]) == 2
-    assert "trained for DexTOG/Stapler-v0" in capsys.readouterr().err
+    assert main(["evaluate", "--policy", str(out / "policy"), "--env", "DexTOG/PenPress-v1", "--no-progress"]) == 2
+    assert "trained for DexTOG/Stapler-v1" in capsys.readouterr().err
     assert main(["evaluate", "--policy", str(tmp_path / "nope"), "--no-progress"]) == 2
     assert "does not exist" in capsys.readouterr().err
     # a grasp file with grasps for pens only has nothing for a stapler policy

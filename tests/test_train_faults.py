@@ -23,7 +23,7 @@ pytest.importorskip("stable_baselines3")
 from dextog_gym.cli.main import main  # noqa: E402
 from dextog_gym.files import sha256_file  # noqa: E402
 
-ENV = "DexTOG/Stapler-v0"
+ENV = "DexTOG/Stapler-v1"
 TINY = ["--env", ENV, "--n-envs", "1", "--checkpoint-every", "200", "--no-progress"]
 WEIGHTS, NORM = "step_000000400.zip", "step_000000400_norm.npz"
 

@@ -85,8 +85,8 @@ def test_every_env_makes_resets_and_steps_from_a_user_folder(installed):
     proc = _run([str(python), "-c", ENV_SCRIPT], user, env | {"PYTHONPATH": str(user)})
     doc = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "site-packages" in doc["assets"]
-    assert set(doc["envs"]) == {"DexTOG/Stapler-v0", "DexTOG/SprayerPress-v0", "DexTOG/SprayerTrigger-v0",
-                                "DexTOG/BottleCap-v0", "DexTOG/PenPress-v0"}
+    assert set(doc["envs"]) == {"DexTOG/Stapler-v1", "DexTOG/SprayerPress-v1", "DexTOG/SprayerTrigger-v1",
+                                "DexTOG/BottleCap-v1", "DexTOG/PenPress-v1"}
     for env_id, row in doc["envs"].items():
         assert row["obs"] == 94 and row["finite"], (env_id, row)
     assert "pybullet build time" not in proc.stderr
@@ -107,7 +107,7 @@ def test_dextog_evaluate_runs_from_a_user_folder(installed):
 def test_a_missing_asset_tree_names_the_override(installed, tmp_path):
     _, python, user = installed
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"DEXTOG_ASSETS": str(tmp_path / "nothing")}
-    proc = subprocess.run([str(python), "-c", "import gymnasium as gym, dextog_gym; gym.make('DexTOG/Stapler-v0')"],
+    proc = subprocess.run([str(python), "-c", "import gymnasium as gym, dextog_gym; gym.make('DexTOG/Stapler-v1')"],
                           cwd=user, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "DEXTOG_ASSETS" in proc.stderr and "not found" in proc.stderr

@@ -20,12 +20,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     build = asub.add_parser("build", **examples(
                                 "dextog assets build --out /tmp/dextog_objects",
+                                "dextog assets build --seed practice --out /tmp/hidden_practice",
                                 "dextog assets build --hand"),
-                            help="regenerate the 80 objects (and, with --hand, the hand) deterministically")
+                            help="regenerate the 80 objects (and, with --hand, the hand) deterministically, "
+                                 "or build hidden objects from a seed")
     build.add_argument("--hand", action="store_true", help="also re-convert the Shadow Hand from gymnasium-robotics")
     build.add_argument("--out", type=Path, default=None,
                        help="assets root to build into (objects/ and, if missing, a copy of the hand); "
                             "default: $DEXTOG_ASSETS, else the checkout's assets/")
+    build.add_argument("--seed", default=None,
+                       help="build NEW hidden instances (ids <category>_hNNN, all unseen) from this secret string "
+                            "instead of the public catalogue; needs --out; only sha256(seed) is written")
+    build.add_argument("--per-category", type=int, default=None,
+                       help="with --seed: hidden instances per category (default 16)")
     build.set_defaults(func=cmd_build)
 
     listing = asub.add_parser("list", **examples(
@@ -77,6 +84,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from dextog_gym.paths import ASSETS_ENV, assets_root, package_data
 
     shipped = package_data("dextog_gym.assets")
+    _check_hidden_args(args, shipped)
     root = args.out or assets_root()
     in_checkout = (shipped.parent / "pyproject.toml").is_file()
     if args.out is None and not os.environ.get(ASSETS_ENV) and not in_checkout:
@@ -90,11 +98,46 @@ def cmd_build(args: argparse.Namespace) -> int:
         shutil.copytree(shipped / "hands", root / "hands")  # the tree must be complete for DEXTOG_ASSETS
         print(f"hand: copied the shipped hand to {root / 'hands'}")
     dest = root / "objects"
-    ids = build_all(dest)
-    print(f"objects: wrote {len(ids)} objects and split.json to {dest}")
+    if args.seed is not None:
+        _build_hidden(args, dest)
+    else:
+        ids = build_all(dest)
+        print(f"objects: wrote {len(ids)} objects and split.json to {dest}")
     if root.resolve() != assets_root().resolve():
         print(f"use them with: {ASSETS_ENV}={root}")
     return 0
+
+
+def _check_hidden_args(args: argparse.Namespace, shipped: Path) -> None:
+    """Hidden objects never replace the shipped or default objects: they need their own --out tree."""
+    if args.seed is None:
+        if args.per_category is not None:
+            raise ValueError("--per-category only applies to a hidden build (--seed S --out DIR)")
+        return
+    if not args.seed:
+        raise ValueError("--seed must be a non-empty string")
+    if args.out is None:
+        raise ValueError("--seed needs --out DIR: hidden objects are never built into the shipped or "
+                         "$DEXTOG_ASSETS tree")
+    if args.out.resolve() == shipped.resolve():
+        raise ValueError(f"refusing to build hidden objects into the shipped assets ({shipped}); choose another --out")
+
+
+def _build_hidden(args: argparse.Namespace, dest: Path) -> None:
+    import sys
+    import time
+
+    from dextog_gym.objects.hidden import build_hidden
+    from dextog_gym.objects.spec import INSTANCES_PER_CATEGORY
+
+    if len(args.seed) < 16:
+        print("warning: a seed this short can be guessed from the sha256 that results publish; "
+              "keep secret seeds long and random", file=sys.stderr)
+    start = time.perf_counter()
+    hidden = build_hidden(dest, args.seed, INSTANCES_PER_CATEGORY if args.per_category is None else args.per_category)
+    print(f"objects: wrote {len(hidden.ids)} hidden objects ({hidden.per_category} per category) and split.json "
+          f"to {dest} in {time.perf_counter() - start:.1f} s")
+    print(f"seed sha256: {hidden.seed_sha256}\nobjects tree digest: {hidden.digest}")
 
 
 def object_rows(category: str | None, split: str) -> list[list[object]]:
@@ -143,7 +186,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(format_table(["id", "rest drift mm (2 s)", "θ pushed", "θ released", "watertight", "result"], rows))
     print(f"{len(rows) - failures}/{len(rows)} objects pass")
     if args.category is None:
-        from dextog_gym.cli.demo import format_hand_report
+        from dextog_gym.cli.assets_report import format_hand_report
 
         print(format_hand_report())
     return 1 if failures else 0

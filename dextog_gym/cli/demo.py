@@ -22,7 +22,7 @@ TERMS = ("reward_task", "reward_lift", "reward_completion", "penalty_drop")
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo", **examples(
                                 "dextog demo --out demo_out/scripted --no-video",
-                                "dextog demo --envs DexTOG/Stapler-v0 DexTOG/PenPress-v0 --seed 3 --out demo_out/gifs"),
+                                "dextog demo --envs DexTOG/Stapler-v1 DexTOG/PenPress-v1 --seed 3 --out demo_out/gifs"),
                             help="run every task for one episode, write a GIF per task, print the returns")
     parser.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the GIFs")
     parser.add_argument("--envs", nargs="+", default=list(ENV_IDS), metavar="ENV_ID",

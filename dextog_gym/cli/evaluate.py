@@ -17,9 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "--max-grasps-per-object 12 --workers 2",
                            "dextog evaluate --policy stapler_rule_residual --grasps my_grasps.npz --objects all --format csv "
                            "--out eval.json",
-                           "dextog evaluate --policy controller --env DexTOG/BottleCap-v0 --grasps isf --objects seen "
+                           "dextog evaluate --policy controller --env DexTOG/BottleCap-v1 --grasps isf --objects seen "
                            "--sample-grasps-per-object 8",
-                           "dextog evaluate --policy reference --env DexTOG/PenPress-v0 --grasps open_hand --objects seen "
+                           "dextog evaluate --policy reference --env DexTOG/PenPress-v1 --grasps open_hand --objects seen "
                            "--sample-grasps-per-object 8"),
                        help="success of a policy from every grasp of a grasp set",
                        description="Deterministic rollouts of a trained policy from every grasp of a grasp set "

@@ -14,9 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from dextog_gym.envs.table import ENV_IDS
 
     p = sub.add_parser("train", **examples(
-                           "dextog train --env DexTOG/Stapler-v0 --grasp-source rule --timesteps 30000 --n-envs 2 "
+                           "dextog train --env DexTOG/Stapler-v1 --grasp-source rule --timesteps 30000 --n-envs 2 "
                            "--seed 0 --out runs/ref/Stapler_rule_s0",
-                           "dextog train --env DexTOG/Stapler-v0 --out runs/ref/Stapler_rule_s0 --resume"),
+                           "dextog train --env DexTOG/Stapler-v1 --out runs/ref/Stapler_rule_s0 --resume"),
                        help="train a PPO policy for one task",
                        description="Train a PPO policy (stable-baselines3) on one DexTOG env, starting from the "
                                    "grasps of a grasp source. Hyperparameters come from policies/hyperparams/ppo.yml "
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from dextog_gym.policies.config import HYPERPARAMS_PATH
     from dextog_gym.policies.train import TrainRequest, train
 
-    name = args.env.split("/")[1].removesuffix("-v0")
+    name = args.env.split("/")[1].rsplit("-v", 1)[0]
     source_tag = Path(args.grasp_source).stem if args.grasp_source.endswith(".npz") else args.grasp_source
     out = args.out or Path("runs") / f"{name}_{source_tag}_s{args.seed}"
     req = TrainRequest(env_id=args.env, out=out, grasp_source=args.grasp_source, objects=args.objects,

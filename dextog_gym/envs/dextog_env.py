@@ -70,6 +70,7 @@ class DexTOGEnv(gym.Env):
             raise ValueError(f"grasp_source must be a source name or a .npz path, got {type(grasp_source).__name__}")
         self.task = task
         self.fixed = CATEGORIES[task].fixed_base
+        self.grip = CATEGORIES[task].grip
         self.random_yaw = CATEGORIES[task].random_yaw
         self.reading = reward
         self.weights = RewardWeights.from_mapping(reward_weights)
@@ -140,7 +141,9 @@ class DexTOGEnv(gym.Env):
         self.targets = actions.Targets(wrist_pos.copy(), wrist_rot, squeeze_targets(g.joints[i], RESET_SQUEEZE_RAD), wrist_pos.copy(),
                                        wrist_rot.T @ (palm - wrist_pos))
         com, _ = self.scene.object_com()
+        gripped = self.grip is None or self.scene.fingertips_on_part() >= self.grip.fingertips
         self._episode = {
+            "gripped_at_start": gripped, "palm_axis0": self.scene.palm_about_axis() if self.grip else None,
             "object_id": asset.id, "object_index": k, "grasp_index": i, "grasp_source": self.pool.source_of[k],
             "yaw": yaw, "raised_m": placed.raised_m, "theta0": float(np.clip(self.scene.theta(), 0.0, 1.0)), "height0": float(com[2]),
             "com0": com, "palm0": palm, "grasp_joints": observation.normalise_joints(g.joints[i]),
@@ -176,12 +179,24 @@ class DexTOGEnv(gym.Env):
         theta = float(np.clip(self.scene.theta(), 0.0, 1.0))
         return theta, float(com[2]), float(np.linalg.norm(palm - target))
 
+    def _held(self) -> bool:
+        """The fixed object's part is held (CategorySpec.grip): gripped at the start and the palm still there."""
+        ep = self._episode
+        if self.grip is None:
+            return True
+        if not ep["gripped_at_start"]:
+            return False
+        drift = np.abs(self.scene.palm_about_axis() - ep["palm_axis0"])
+        return bool(np.all(drift <= self.grip.drift_m))
+
     def _terms(self) -> dict[str, float]:
         ep = self._episode
         theta, height, dist = self._readings()
-        terms = reward_terms(theta, ep["theta0"], height, ep["height0"], dist, self.fixed, self.weights, self.reading)
+        held = self._held()
+        terms = reward_terms(theta, ep["theta0"], height, ep["height0"], dist, self.fixed, self.weights, self.reading,
+                             held)
         lift = height - ep["height0"]
-        ep["is_success"] |= completion_condition(theta, lift, self.fixed, self.weights, self.reading)
+        ep["is_success"] |= completion_condition(theta, lift, self.fixed, self.weights, self.reading, held)
         ep["lift_success"] |= (not self.fixed) and lift > self.weights.h_pass
         ep["theta"], ep["height"], ep["success_now"] = theta, height, terms["reward_completion"] > 0
         ep["palm_to_object_m"] = dist
@@ -195,6 +210,8 @@ class DexTOGEnv(gym.Env):
         ep = self._episode
         return {**terms, "theta": ep["theta"], "height": ep["height"], "lift": ep["height"] - ep["height0"],
                 "palm_to_object_m": ep["palm_to_object_m"],
+                # False once success can no longer latch (a fixed object's part not gripped at the start)
+                "can_succeed": bool(ep["is_success"] or ep["gripped_at_start"]),
                 "is_success": ep["is_success"], "success_now": ep["success_now"], "lift_success": ep["lift_success"],
                 "object_id": ep["object_id"], "grasp_index": ep["grasp_index"], "grasp_source": ep["grasp_source"],
                 "placement_skips": self.placement_skips}

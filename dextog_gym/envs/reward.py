@@ -9,7 +9,11 @@ The constants are the paper's (Sec. V-A); they live here and nowhere else. Two r
 Heights: h is the height of the object centre and h₀ its height after the reset. Eq. 18 pays the
 lift h − h₀; we read the pass line of Eq. 19 the same way (lift above the rest height h − h₀ > ĥ),
 because an absolute ĥ = 10 cm would count an upright 20 cm sprayer as lifted before it moves.
-Fixed objects (the bottle) have no lift term and their completion needs θ > θ̂ alone.
+Fixed objects (the bottle) have no lift term; their completion needs θ > θ̂ *while the hand holds the
+part* (``held``, decided by the environment: see ``DexTOGEnv`` and ``objects.spec.GripCheck``). With θ̂
+alone, a hand 3 cm off the cap, or an open one, brushed the cap round and succeeded (measured under the
+residual verifier: 56/63 shifted and 8/45 open-hand episodes), so the bottle column measured where the
+hand was, not the grasp.
 """
 
 from __future__ import annotations
@@ -64,17 +68,18 @@ class RewardWeights:
         return cls(**{**asdict(cls()), **clean})
 
 
-def completion_condition(theta: float, lift: float, fixed: bool, w: RewardWeights, reading: str = "paper") -> bool:
-    """The bracket of Eq. 19: the task counts as done at this step."""
+def completion_condition(theta: float, lift: float, fixed: bool, w: RewardWeights, reading: str = "paper",
+                         held: bool = True) -> bool:
+    """The bracket of Eq. 19: the task counts as done at this step (``held``: the fixed object's part is held)."""
     if fixed:
-        return theta > w.theta_pass
+        return held and theta > w.theta_pass
     if reading == "dextog_code":
         return lift > w.h_pass
     return lift > w.h_pass and theta > w.theta_pass
 
 
 def reward_terms(theta: float, theta0: float, height: float, height0: float, palm_to_object_m: float,
-                 fixed: bool, weights: RewardWeights, reading: str = "paper") -> dict[str, float]:
+                 fixed: bool, weights: RewardWeights, reading: str = "paper", held: bool = True) -> dict[str, float]:
     """The four terms of Eq. 21 for one step (their sum is the step reward)."""
     if reading not in READINGS:
         raise ValueError(f"unknown reward reading {reading!r}; known: {', '.join(READINGS)}")
@@ -83,7 +88,7 @@ def reward_terms(theta: float, theta0: float, height: float, height0: float, pal
     if reading == "dextog_code" and not fixed and lift < CODE_LIFT_GATE_M:
         task = 0.0
     lift_term = 0.0 if fixed else weights.lift * min(lift, weights.h_max)
-    done = completion_condition(theta, lift, fixed, weights, reading)
+    done = completion_condition(theta, lift, fixed, weights, reading, held)
     return {
         "reward_task": float(task),
         "reward_lift": float(lift_term),

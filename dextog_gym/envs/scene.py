@@ -204,5 +204,21 @@ class Scene:
         contacts = p.getContactPoints(self.hand.body, self.obj.body, physicsClientId=self.client)
         return frozenset(distal[c[3]] for c in contacts if c[3] in distal)
 
+    def fingertips_on_part(self) -> int:
+        """How many distal links touch the link that carries the functional part (the cap)."""
+        part = self.obj.asset.annotation.parts[self.obj.asset.annotation.functional_part]
+        link = self.obj.link_index[part.link]
+        distal = {self.hand.link_index[model.DISTAL_LINK[f]] for f in model.FINGERS}
+        contacts = p.getContactPoints(self.hand.body, self.obj.body, linkIndexB=link, physicsClientId=self.client)
+        return len({c[3] for c in contacts if c[3] in distal})
+
+    def palm_about_axis(self) -> np.ndarray:
+        """The palm centre's distance from the task joint's axis and height along it, from the functional point."""
+        palm, _ = self.hand_points()
+        axis = self.obj.task_joint_axis_world()
+        d = palm - self.functional_point()
+        along = float(d @ axis)
+        return np.array([float(np.linalg.norm(d - along * axis)), along])
+
     def hand_object_contacts(self) -> int:
         return len(p.getContactPoints(self.hand.body, self.obj.body, physicsClientId=self.client))

@@ -1,7 +1,8 @@
 """Build all procedural objects and the seen/unseen split, atomically.
 
 ``dextog assets build`` calls :func:`build_all`. Everything is derived from fixed seeds,
-so a rebuild reproduces the committed files byte for byte (a test checks it).
+so a rebuild reproduces the committed files byte for byte (a test checks it). Hidden sets built from
+a secret seed (:mod:`dextog_gym.objects.hidden`) reuse :func:`write_tree` and :func:`objects_tree_digest`.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
+from dextog_gym.files import sha256_file, sha256_text
 from dextog_gym.objects.articulated import write_object
 from dextog_gym.objects.categories import GENERATORS
 from dextog_gym.objects.spec import (
@@ -23,6 +27,8 @@ from dextog_gym.objects.spec import (
     SPLIT_SEED,
     UNSEEN_PER_CATEGORY,
 )
+
+T = TypeVar("T")
 
 
 def object_id(category: str, index: int) -> str:
@@ -70,12 +76,17 @@ def build_into(root: Path, progress: bool = False) -> list[str]:
 
 
 def build_all(dest: Path, progress: bool = True) -> list[str]:
-    """Build into a temporary sibling folder, then swap it in: nothing half-written."""
+    """The public catalogue, built atomically into ``dest``."""
+    return write_tree(Path(dest), lambda tmp: build_into(tmp, progress=progress))
+
+
+def write_tree(dest: Path, fill: Callable[[Path], T]) -> T:
+    """Let ``fill`` write into a temporary sibling folder, then swap it in: nothing half-written."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".objects-build-", dir=dest.parent))
     try:
-        ids = build_into(tmp, progress=progress)
+        result = fill(tmp)
         if dest.exists():
             old = dest.with_name(dest.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -86,4 +97,15 @@ def build_all(dest: Path, progress: bool = True) -> list[str]:
             tmp.rename(dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return ids
+    return result
+
+
+def objects_tree_digest(root: Path) -> str:
+    """sha256 over the sorted relative paths and file sha256s under ``root``: one number names a build.
+
+    The same lines as the leaderboard's ``tree_digest``, so a result can name an object tree by it.
+    """
+    root = Path(root)
+    lines = [f"{p.relative_to(root).as_posix()} {sha256_file(p)}" for p in sorted(root.rglob("*"))
+             if p.is_file() and "__pycache__" not in p.parts]
+    return sha256_text("\n".join(lines))

@@ -79,11 +79,30 @@ def load_object_dir(folder: Path | str, split: str | None = None) -> ObjectAsset
     return ObjectAsset(ann.id, folder, ann, split)
 
 
-@lru_cache(maxsize=1)
-def _split() -> dict[str, str]:
+def _stamp() -> tuple[Path, int]:
+    """The current objects folder and its split.json's mtime: the caches' key, so that switching
+    ``$DEXTOG_ASSETS`` (a hidden tree) or rebuilding a tree is picked up without a restart."""
     path = require(objects_dir() / SPLIT_FILE, "the object split (objects/split.json)")
-    doc = json.loads(path.read_text())
+    return path.parent, path.stat().st_mtime_ns
+
+
+def _split() -> dict[str, str]:
+    return _read_split(*_stamp())
+
+
+@lru_cache(maxsize=8)
+def _read_split(root: Path, mtime_ns: int) -> dict[str, str]:
+    doc = json.loads((root / SPLIT_FILE).read_text())
     return {obj: name for name in SPLITS for obj in doc[name]}
+
+
+def clear_catalog_cache() -> None:
+    """Forget every parsed split, object and object shape (a tree rebuilt in place within one ns)."""
+    from dextog_gym.objects.shape import _shape_cached
+
+    _read_split.cache_clear()
+    _load_catalogue_object.cache_clear()
+    _shape_cached.cache_clear()
 
 
 def list_objects(category: str | None = None, split: str | None = None) -> list[str]:
@@ -92,11 +111,12 @@ def list_objects(category: str | None = None, split: str | None = None) -> list[
         raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}")
     if split is not None and split not in SPLIT_CHOICES:
         raise ValueError(f"unknown split {split!r}; use {', '.join(map(repr, SPLIT_CHOICES))}")
-    ids = sorted(_split())
+    known = _split()
+    ids = sorted(known)
     if category is not None:
         ids = [i for i in ids if _category_of(i) == category]
     if split in SPLITS:
-        ids = [i for i in ids if _split()[i] == split]
+        ids = [i for i in ids if known[i] == split]
     return ids
 
 
@@ -104,12 +124,17 @@ def _category_of(obj_id: str) -> str:
     return obj_id.rsplit("_", 1)[0]
 
 
-@lru_cache(maxsize=None)
 def get_object(obj_id: str) -> ObjectAsset:
     """A catalogue object by id; unknown ids get a clear error with close matches."""
-    known = _split()
+    root, stamp = _stamp()
+    known = _read_split(root, stamp)
     if obj_id not in known:
         close = difflib.get_close_matches(obj_id, known, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown object id {obj_id!r}.{hint} (`dextog assets list` shows all {len(known)})")
-    return load_object_dir(objects_dir() / _category_of(obj_id) / obj_id, split=known[obj_id])
+    return _load_catalogue_object(root, stamp, obj_id, known[obj_id])
+
+
+@lru_cache(maxsize=None)
+def _load_catalogue_object(root: Path, stamp: int, obj_id: str, split: str) -> ObjectAsset:
+    return load_object_dir(root / _category_of(obj_id) / obj_id, split=split)

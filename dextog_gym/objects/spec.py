@@ -10,6 +10,27 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class GripCheck:
+    """When a fixed object's part counts as held (the bottle's cap): the grasp must hold it, not brush it.
+
+    Two conditions, both measured on broken grasps of the bottle (rule grasps shifted 3 cm, open hands,
+    hands turned away or raised 3 cm above the cap) and on the rule grasps:
+
+    * at placement (after the settle), at least ``fingertips`` of the five distal links touch the part:
+      the paper's bottle rule puts every fingertip within 2.5 cm of the cap centre; measured at reset,
+      rule grasps touch the cap with >= 3 fingertips in 68 of 78 placements, shifted ones in 4 of 78,
+      open, turned and raised hands in none;
+    * at the completing step the palm is still where the grasp put it relative to the part: within
+      ``drift_m`` of its starting distance from the task joint's axis and of its starting height along it
+      (turning the cap with the hand turns the palm about that axis, which changes neither). Without it
+      a verifier could walk the hand onto the cap and turn it with a grasp of its own making.
+    """
+
+    fingertips: int = 3
+    drift_m: float = 0.03
+
+
+@dataclass(frozen=True)
 class CategorySpec:
     name: str
     mass_kg: float
@@ -22,6 +43,7 @@ class CategorySpec:
     # object, so the grasp generator ignores the table and environments start such grasps raised by
     # the hand's clearance. Standing objects (sprayers, bottles) keep the table.
     hand_held: bool = False
+    grip: GripCheck | None = None  # fixed objects: when their functional part counts as held
 
 
 INSTANCES_PER_CATEGORY = 16
@@ -45,7 +67,7 @@ CATEGORIES: dict[str, CategorySpec] = {
         CategorySpec("sprayer_trigger", 0.3, ("S_trigger",), "S_trigger", False, True,
                      "bottle + head + trigger on a hinge; pulling the trigger sprays"),
         CategorySpec("bottle", 0.3, ("c_cap",), "c_cap", True, False,
-                     "bottle fixed to the table + cap turning a quarter to open"),
+                     "bottle fixed to the table + cap turning a quarter to open", grip=GripCheck()),
         CategorySpec("pen", 0.1, ("S_button",), "S_button", False, True,
                      "barrel + click button (prismatic, ~3 mm)", hand_held=True),
     )

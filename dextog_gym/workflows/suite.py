@@ -31,7 +31,7 @@ from dextog_gym.policies.report import load_result, save_result
 CELL_KEY_FORMAT = 1  # bump when the meaning of the key's inputs changes: every stored cell is then re-run
 # Meta fields evaluate() writes straight from the request; a reused cell must still agree with them.
 _REQUEST_FIELDS = ("env_id", "task", "objects", "episodes_per_grasp", "max_grasps_per_object",
-                   "sample_grasps_per_object", "max_objects", "seed")
+                   "sample_grasps_per_object", "max_objects", "seed", "full_episodes")
 
 
 @dataclass
@@ -54,6 +54,7 @@ class SuiteRequest:
     seed: int = 0
     progress: bool = True
     reuse: bool = True  # keep cells in --out whose cell_key matches; False (--fresh) re-runs every cell
+    full_episodes: bool = False  # True: every episode runs the whole horizon (False: it ends when its success latches)
 
 
 def is_grasp_file(source: str) -> bool:
@@ -186,6 +187,7 @@ def cell_inputs(req: SuiteRequest, task: str, source: str, split: str,
         "sample_grasps_per_object": req.sample_grasps_per_object,
         "episodes_per_grasp": req.episodes_per_grasp,
         "seed": req.seed,
+        "full_episodes": req.full_episodes,
     }
 
 
@@ -261,7 +263,8 @@ def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str
                     env_id=ENV_OF_TASK[task], episodes_per_grasp=req.episodes_per_grasp,
                     max_grasps_per_object=req.max_grasps_per_object, max_objects=req.max_objects,
                     sample_grasps_per_object=req.sample_grasps_per_object,
-                    workers=req.workers, backend=req.backend, seed=req.seed, progress=req.progress),
+                    workers=req.workers, backend=req.backend, seed=req.seed, progress=req.progress,
+                    full_episodes=req.full_episodes),
                     partial=path.with_name(path.name + ".partial"))  # a killed cell resumes where it stopped
                 res["meta"]["cell_key"] = key
                 res["meta"]["cell_inputs"] = inputs

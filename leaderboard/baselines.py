@@ -106,6 +106,27 @@ def _random(task: str, rng: np.random.Generator) -> Grasps:
     return Grasps.concat(parts)
 
 
+# Built-in sources that can enter the generator track (they generate for objects they have never seen).
+GENERATORS = ("isf", "rule", "diffutog", "ndpp")
+GENERATOR_METHODS = {
+    "isf": "isf: task-agnostic grasp sampler (generated live)",
+    "rule": "rule: isf grasps through the task rule filters (generated live)",
+    "diffutog": "DiffuTOG with collision handling (ours)",
+    "ndpp": "NDPP-Grasp, amortized look-ahead (ours)",
+}
+
+
+def builtin_meta(name: str) -> dict:
+    """The submission metadata of a built-in generator (ms_per_grasp is measured by the evaluation)."""
+    if name not in GENERATOR_METHODS:
+        raise ValueError(f"{name!r} is not a built-in generator ({', '.join(GENERATOR_METHODS)}); give --meta")
+    import dextog_gym
+
+    return {"method": GENERATOR_METHODS[name], "authors": ["dextog_gym maintainers"], "link": LINK,
+            "generator_version": f"dextog_gym {dextog_gym.__version__} built-in source {name}", "ms_per_grasp": 0,
+            "notes": "Built-in generator run by `dextog leaderboard evaluate --generator`; ms/grasp measured."}
+
+
 def build_baseline(name: str, out: Path) -> Path:
     """Write the submission folder of baseline ``name`` (one grasp file per task + metadata)."""
     if name not in BASELINES:

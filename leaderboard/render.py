@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dextog_gym.files import atomic_write_text
-from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, RANKED_BY, TASKS
+from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, RANKED_BY, TASKS, TRACK_LABELS, TRACKS
 from dextog_gym.leaderboard.report import TASK_TITLES, metric_text, rate_text
 from dextog_gym.tables import format_table
 
@@ -29,7 +29,8 @@ def _overall_columns() -> list[tuple[str, Any, str]]:
         ("pen (cm)", lambda e: e["scores"]["metrics"]["overall"]["pen_cm"], "2"),
         ("η_f (%)", lambda e: _percent(e["scores"]["metrics"]["overall"]["eta_f"]), "0"),
         ("joint var", lambda e: e["scores"]["metrics"]["overall"]["joint_variance"], "3"),
-        ("ms/grasp*", lambda e: e["meta"]["ms_per_grasp"] or None, "0"),  # 0 = not reported
+        ("ms/grasp", lambda e: e["run"].get("ms_per_grasp"), "0"),  # measured (generator track) or –
+        ("steps/episode", lambda e: e["run"].get("mean_episode_steps"), "1"),
     ]
 
 
@@ -69,22 +70,36 @@ def _md_link(e: dict[str, Any]) -> str:
     return f"[{text}]({e['link'].replace(')', '%29').replace('|', '%7C')})"
 
 
+INTRO = ("Task-oriented dexterous grasps measured in physics: {n} distinct grasps per object (near-copies count "
+         "once; a shortfall, grasps that cannot be placed and objects left out count as failures), one rollout per "
+         "grasp under the residual PPO verifier (ranking) and the training-free task controller, episode seeds from "
+         "a secret. Two tracks, ranked apart: the generator track runs each generator isolated on hidden objects "
+         "built from the secret and measures its time per grasp; the files track scores grasp files on the public "
+         "objects, where nothing controls how the grasps were selected. 95 % Wilson intervals, n = grasps asked for.")
+
+
+def by_track(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {t: [e for e in entries if e.get("track") == t] for t in TRACKS}
+
+
 def markdown(entries: list[dict[str, Any]]) -> str:
-    lines = ["# Leaderboard", "",
-             "Task-oriented dexterous grasps measured in physics: every seen and unseen benchmark object, at most "
-             f"{GRASPS_PER_OBJECT} grasps each, one rollout per grasp under the residual PPO verifier (ranking) and "
-             "the training-free task controller. Grasps that cannot be placed and objects left out count as "
-             "failures. 95 % Wilson intervals, n = grasps asked for. Written by `dextog leaderboard render`; "
-             "the page with sortable tables and charts is `index.html` beside this file.", ""]
+    lines = ["# Leaderboard", "", INTRO.format(n=GRASPS_PER_OBJECT) + " Written by `dextog leaderboard render`; the "
+             "page with sortable tables and charts is `index.html` beside this file.", ""]
     cols = _overall_columns()
-    rows = [(i + 1, _md_link(e), *(_text(get(e), fmt) for _, get, fmt in cols), e["id"])
-            for i, e in enumerate(entries)]
-    lines += ["## Overall", "", format_table(["#", "method", *(c[0] for c in cols), "entry"], rows), ""]
-    for task in TASKS:
-        tcols = _task_columns(task)
-        rows = [(_md_link(e), *(_text(get(e), fmt) for _, get, fmt in tcols)) for e in entries]
-        lines += [f"## {TASK_TITLES[task]}", "", format_table(["method", *(c[0] for c in tcols)], rows), ""]
-    lines += ["\\* self-reported by the submitter; – = not reported (the baselines: not measured here).", ""]
+    for track, group in by_track(entries).items():
+        lines += [f"## {TRACK_LABELS[track].capitalize()}", ""]
+        if not group:
+            lines += ["No entries yet.", ""]
+            continue
+        rows = [(i + 1, _md_link(e), *(_text(get(e), fmt) for _, get, fmt in cols), e["id"])
+                for i, e in enumerate(group)]
+        lines += ["### Overall", "", format_table(["#", "method", *(c[0] for c in cols), "entry"], rows), ""]
+        for task in TASKS:
+            tcols = _task_columns(task)
+            rows = [(_md_link(e), *(_text(get(e), fmt) for _, get, fmt in tcols)) for e in group]
+            lines += [f"### {TASK_TITLES[task]}", "", format_table(["method", *(c[0] for c in tcols)], rows), ""]
+    lines += ["ms/grasp: measured by the evaluator around each generator call (generator track); – where not "
+              "measured (grasp files).", ""]
     return "\n".join(lines)
 
 
@@ -165,18 +180,23 @@ def page(entries: list[dict[str, Any]]) -> str:
     overall = _overall_columns()
     parts = ["<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>dextog_gym leaderboard</title>",
              f"<style>{_STYLE}</style></head><body><h1>dextog_gym leaderboard</h1>",
-             f'<p class="note">{len(entries)} entries. Success per grasp asked for: every seen and unseen object, at '
-             f"most {GRASPS_PER_OBJECT} grasps each, one rollout per grasp; unplaceable grasps and missing objects "
-             "count as failures. Bars: success under the residual PPO verifier; whiskers: 95 % Wilson intervals. "
-             "Click a column header to sort.</p>",
-             "<h2>Overall</h2>", '<div class="row">', _table("overall", entries, overall),
-             _chart(entries, overall[0][1], "overall success, residual PPO verifier"), "</div>"]
-    for task in TASKS:
-        cols = _task_columns(task)
-        parts += [f"<h2>{html.escape(TASK_TITLES[task])}</h2>", '<div class="row">', _table(f"task-{task}", entries, cols),
-                  _chart(entries, cols[0][1], f"{TASK_TITLES[task]} success, residual PPO verifier"), "</div>"]
-    parts += ['<p class="note">* ms/grasp is self-reported by the submitter; – = not reported (the baselines).</p>',
-              f"<script>{_SCRIPT}</script></body></html>\n"]
+             f'<p class="note">{len(entries)} entries. {html.escape(INTRO.format(n=GRASPS_PER_OBJECT))} Bars: success '
+             "under the residual PPO verifier; whiskers: 95 % Wilson intervals. Click a column header to sort.</p>"]
+    for track, group in by_track(entries).items():
+        parts.append(f'<section id="track-{track}"><h2>{html.escape(TRACK_LABELS[track].capitalize())}</h2>')
+        if not group:
+            parts.append('<p class="note">No entries yet.</p></section>')
+            continue
+        parts += ["<h3>Overall</h3>", '<div class="row">', _table(f"{track}-overall", group, overall),
+                  _chart(group, overall[0][1], f"overall success, residual PPO verifier ({track} track)"), "</div>"]
+        for task in TASKS:
+            cols = _task_columns(task)
+            parts += [f"<h3>{html.escape(TASK_TITLES[task])}</h3>", '<div class="row">',
+                      _table(f"{track}-task-{task}", group, cols),
+                      _chart(group, cols[0][1], f"{TASK_TITLES[task]} success, residual PPO verifier"), "</div>"]
+        parts.append("</section>")
+    parts += ['<p class="note">ms/grasp: measured by the evaluator around each generator call (generator track); '
+              "– where not measured (grasp files).</p>", f"<script>{_SCRIPT}</script></body></html>\n"]
     return "".join(parts)
 
 

@@ -137,32 +137,25 @@ class _Mounts:
         self.args += ["--symlink", target, str(path)]
         self.made.add(path)
 
-    def shown(self, path: Path) -> bool:
-        return self._under(path) == "bind"
-
 
 def bwrap_argv(argv: list[str], spec: SandboxSpec) -> list[str]:
-    """The bwrap command line that runs ``argv`` as described by ``spec`` (see the module docstring)."""
+    """The bwrap command line that runs ``argv`` as described by ``spec`` (see the module docstring).
+
+    Mounts go in order of depth, so a mask over the evaluator's work folder (even one inside the checkout)
+    comes after the bind that would show it and before the folders bound back inside it."""
     m = _Mounts()
     for name in SYSTEM_DIRS:
         if os.path.islink(name):
             m.symlink(os.readlink(name), Path(name))
-        elif os.path.isdir(name):
-            m.add("ro", Path(name))
-    for name in ETC_FILES:
-        if os.path.exists(f"/etc/{name}"):
-            m.add("ro", Path("/etc", name))
-    for path in evaluator_paths():
-        m.add("ro", path)
-    m.args += ["--proc", "/proc", "--dev", "/dev"]
-    m.add("tmpfs", Path("/tmp"), "--size", str(spec.tmp_mb << 20))
-    masks = [h.resolve() for h in spec.hide if m.shown(h.resolve())]
-    for mask in masks:
-        m.add("tmpfs", mask, "--size", str(1 << 20))
-    for path in spec.ro:
-        m.add("ro", path.resolve())
+    binds = [Path(d) for d in SYSTEM_DIRS if os.path.isdir(d) and not os.path.islink(d)]
+    binds += [Path("/etc", name) for name in ETC_FILES if os.path.exists(f"/etc/{name}")] + list(evaluator_paths())
+    masks = [h.resolve() for h in spec.hide if any(h.resolve().is_relative_to(b) for b in binds)]
+    plan = [("ro", p, ()) for p in binds] + [("tmpfs", Path("/tmp"), ("--size", str(spec.tmp_mb << 20)))]
+    plan += [("tmpfs", p, ("--size", str(1 << 20))) for p in masks] + [("ro", p.resolve(), ()) for p in spec.ro]
     rw = spec.rw.resolve()
-    m.add("rw", rw)
+    for kind, path, extra in sorted([*plan, ("rw", rw, ())], key=lambda item: len(item[1].parts)):
+        m.add(kind, path, *extra)
+    m.args += ["--proc", "/proc", "--dev", "/dev"]
     for path in (Path("/"), *masks):
         m.args += ["--remount-ro", str(path)]
     args = ["bwrap", *m.args, *NAMESPACES, "--die-with-parent", "--new-session", "--chdir", str(rw)]

@@ -22,6 +22,7 @@ BUSY_TIMEOUT_S = 60.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     id TEXT PRIMARY KEY,
+    track TEXT NOT NULL,
     result_sha256 TEXT NOT NULL UNIQUE,
     submission_digest TEXT NOT NULL UNIQUE,
     method TEXT NOT NULL,
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS entries (
     submitted_at TEXT NOT NULL,
     file TEXT NOT NULL,
     scores TEXT NOT NULL,
-    meta TEXT NOT NULL
+    meta TEXT NOT NULL,
+    run TEXT NOT NULL
 )"""
 
 
@@ -67,10 +69,10 @@ def submit(result: dict[str, Any], db: Path, folder: Path) -> dict[str, Any]:
             if clash:
                 raise DuplicateEntryError(f"already on the leaderboard as entry {clash[0]} ({clash[1]}): "
                                           "the same result or the same grasp files")
-            row = (entry_id, digest, result["submission"]["digest"], meta["method"], meta["link"],
+            row = (entry_id, result["track"], digest, result["submission"]["digest"], meta["method"], meta["link"],
                    float(result["scores"]["ranking_score"]), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                   path.name, json.dumps(result["scores"]), json.dumps(meta))
-            con.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                   path.name, json.dumps(result["scores"]), json.dumps(meta), json.dumps(result["run"]))
+            con.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, data.decode("utf-8"))
             try:
@@ -84,7 +86,8 @@ def submit(result: dict[str, Any], db: Path, folder: Path) -> dict[str, Any]:
             raise
     finally:
         con.close()
-    return {"id": entry_id, "file": str(path), "method": meta["method"], "ranking_score": row[5]}
+    return {"id": entry_id, "track": result["track"], "file": str(path), "method": meta["method"],
+            "ranking_score": row[6]}
 
 
 def entries(db: Path) -> list[dict[str, Any]]:
@@ -93,9 +96,10 @@ def entries(db: Path) -> list[dict[str, Any]]:
         return []
     con = _connect(Path(db))
     try:
-        rows = con.execute("SELECT id, method, link, ranking_score, submitted_at, file, scores, meta FROM entries "
-                           "ORDER BY ranking_score DESC, submitted_at, id").fetchall()
+        rows = con.execute("SELECT id, method, link, ranking_score, submitted_at, file, scores, meta, track, run "
+                           "FROM entries ORDER BY ranking_score DESC, submitted_at, id").fetchall()
     finally:
         con.close()
     return [{"id": r[0], "method": r[1], "link": r[2], "ranking_score": r[3], "submitted_at": r[4], "file": r[5],
-             "scores": json.loads(r[6]), "meta": json.loads(r[7])} for r in rows]
+             "scores": json.loads(r[6]), "meta": json.loads(r[7]), "track": r[8], "run": json.loads(r[9])}
+            for r in rows]

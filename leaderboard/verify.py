@@ -107,18 +107,19 @@ def verify_result(result_path: str | Path, submission: str | Path | None = None,
     if result.get("secret_sha256") != secret_digest(secret):
         bad("measured with another secret: give the evaluation's secret (--secret-file) to re-run it")
         return report
-    sub = load_submission(grasps_folder(result, submission))
-    stored_files = result["submission"].get("files", {}) if result["track"] == "files" else result["generated"]["files"]
-    for name in sorted(set(stored_files) | set(sub.hashes)):
-        if stored_files.get(name) != sub.hashes.get(name):
-            bad(f"grasp file {name}: its bytes differ from those the result was measured on")
     with contextlib.ExitStack() as stack:
-        if result["track"] == "generator":
+        if result["track"] == "generator":  # the generated grasps name hidden objects: load them with the catalogue
             from dextog_gym.leaderboard.hidden import hidden_objects
 
             hidden = stack.enter_context(hidden_objects(secret, int(result["hidden_objects"]["per_category"])))
             if hidden.digest != result["hidden_objects"]["tree_sha256"]:
                 bad("the hidden objects rebuilt from the secret differ from those the result was measured on")
+        sub = load_submission(grasps_folder(result, submission))
+        stored_files = (result["submission"].get("files", {}) if result["track"] == "files"
+                        else result.get("generated", {}).get("files", {}))
+        for name in sorted(set(stored_files) | set(sub.hashes)):
+            if stored_files.get(name) != sub.hashes.get(name):
+                bad(f"grasp file {name}: its bytes differ from those the result was measured on")
         changed = changed_inputs(result["inputs"], current_inputs())
         if changed:
             bad("measured with other code, assets or verifiers (" + ", ".join(changed[:_SHOW]) + "); a bitwise "

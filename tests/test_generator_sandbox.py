@@ -244,6 +244,15 @@ def test_a_package_that_cannot_install_offline_is_install_failed(tmp_path, stapl
     assert out.status == "install_failed" and "surely-not-installed-pkg" in out.message, out.message
 
 
+def test_a_work_folder_inside_a_bound_folder_is_masked():
+    """E.g. results written inside the checkout: the mask comes after the bind, the private folders after it."""
+    work = sandbox.evaluator_paths()[0] / "results" / "entry.work"
+    argv = sandbox.bwrap_argv(["true"], sandbox.SandboxSpec(rw=work / "runs" / "a" / "out", hide=(work,)))
+    mask = argv.index("--tmpfs", argv.index(str(sandbox.evaluator_paths()[0])))
+    assert argv[mask + 1] == str(work) and mask < argv.index("--bind") and argv.count("--bind") == 1
+    assert argv[argv.index("--remount-ro", mask) + 1:][:3] == ["/", "--remount-ro", str(work)]
+
+
 def test_generator_worker_is_importable_without_side_effects():
     done = subprocess.run([sys.executable, "-c", f"import {generator_runner.WORKER}"], check=False, capture_output=True,
                           timeout=60)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from dextog_gym.cli.helptext import add_backend_argument, examples
 
+# The baselines' names, for the parser without importing the leaderboard (leaderboard/baselines.py BASELINES).
+BASELINE_NAMES = ("isf", "rule", "diffutog", "ndpp", "random", "shifted", "open_hand", "selection")
+SECRET_ENV = "DEXTOG_LEADERBOARD_SECRET"
 DEFAULT_DB = Path("leaderboard/leaderboard.sqlite")
 DEFAULT_FOLDER = Path("leaderboard/submissions")
 
@@ -33,18 +36,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     e = lsub.add_parser("evaluate", **examples(
                             "dextog leaderboard evaluate my_submission/ --out results/my_method.json",
-                            "dextog leaderboard evaluate leaderboard/baselines/rule --out runs/lb/rule.json --workers 2",
-                            "dextog leaderboard evaluate my_submission.zip --out runs/lb/mine.json --backend ray"),
-                        help="run the fixed protocol on a submission: both verifiers and the metrics",
-                        description="Every seen and unseen benchmark object, at most 20 grasps each (seeded draw), "
-                                    "one rollout per grasp under the task controller and under the residual PPO "
-                                    "verifier, plus Q1, penetration, η_f and joint diversity of the same grasps. "
-                                    "Writes a result JSON (episodes, per-grasp metrics, scores with n and 95 % "
-                                    "intervals, hashes of the grasp files, assets, verifier bundles, code and seeds). "
-                                    "Work is kept in RESULT.work/: run the same command again after a kill and "
-                                    "only the rest runs.")
-    e.add_argument("submission", type=Path, help="submission folder or .zip")
-    e.add_argument("--out", type=Path, required=True, help="result JSON to write")
+                            "dextog leaderboard evaluate --generator dist/my_gen-1.0-py3-none-any.whl "
+                            "--meta my_gen.json --out results/my_gen.json",
+                            "dextog leaderboard evaluate --generator diffutog --out runs/lb/diffutog_gen.json",
+                            "dextog leaderboard evaluate leaderboard/baselines/rule --out runs/lb/rule.json "
+                            "--secret-file /srv/lb/secret"),
+                        help="run the fixed protocol: a grasp-file submission, or a generator on hidden objects",
+                        description="Files track (a submission folder or zip): the 80 public objects. Generator "
+                                    "track (--generator: a wheel or sdist registering a grasp source, or a built-in "
+                                    "source name): objects built from the secret, the generator run isolated per "
+                                    "object (no network; memory, CPU and wall-time limits; a private folder) and "
+                                    "timed. Both: the first 20 distinct grasps per object (a shortfall counts as "
+                                    "failures), one rollout per grasp under the task controller and under the "
+                                    "residual PPO verifier (episodes end once success latches), with seeds derived "
+                                    "from the secret, plus Q1, penetration, η_f and joint diversity. Writes a result "
+                                    "JSON (episodes, per-grasp metrics, scores with n and 95 %% intervals, hashes). "
+                                    "Work is kept in RESULT.work/: run the same command again after a kill and only "
+                                    "the rest runs.")
+    e.add_argument("submission", type=Path, nargs="?", default=None, help="submission folder or .zip (files track)")
+    e.add_argument("--generator", default=None, metavar="PACKAGE|NAME",
+                   help="generator track: a .whl/.tar.gz that registers a grasp source, or an installed source name")
+    e.add_argument("--source", default=None, help="which of the package's registered sources (default: its only one)")
+    e.add_argument("--meta", type=Path, default=None,
+                   help="the generator's submission.json (method, authors, link, ...); built-ins have their own")
+    e.add_argument("--hidden-per-category", type=int, default=16, help="hidden objects per category (default: 16)")
+    e.add_argument("--trust-generator", action="store_true",
+                   help="run the generator even where no sandbox is available (resource limits only)")
+    e.add_argument("--memory-mb", type=int, default=6144, help="generator memory limit (default: %(default)s)")
+    e.add_argument("--wall-s", type=float, default=300.0, help="generator wall time per object (default: %(default)s)")
+    e.add_argument("--out", type=Path, required=True, help="result JSON to write (generated grasps: RESULT.grasps/)")
+    add_secret_argument(e)
+    e.add_argument("--full-episodes", action="store_true",
+                   help="run every episode its full 100 steps (default: end it once its success latches)")
     e.add_argument("--workers", type=int, default=0, help="rollout processes or Ray workers (default: one per core)")
     add_backend_argument(e)
     e.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
@@ -57,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "as the protocol draws them). Sanity entries that must rank last: random (wrist "
                                     "poses 8-15 cm from the object, random joints) and shifted (rule grasps moved 3 cm "
                                     "away from the object).")
-    b.add_argument("name", choices=("isf", "rule", "diffutog", "ndpp", "random", "shifted"), help="which baseline")
+    b.add_argument("name", choices=BASELINE_NAMES, help="which baseline")
     b.add_argument("--out", type=Path, required=True, help="submission folder to write")
     b.set_defaults(func=run_baseline)
 
@@ -77,6 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--sample", type=int, default=None, help="re-run this many episodes drawn at random (default: all)")
     v.add_argument("--sample-seed", type=int, default=0, help="seed of that draw (default: 0)")
     v.add_argument("--workers", type=int, default=0, help="rollout processes or Ray workers (default: one per core)")
+    add_secret_argument(v)
     add_backend_argument(v, "re-runs")
     v.set_defaults(func=run_verify)
 
@@ -107,6 +131,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_render)
 
 
+def add_secret_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--secret-file", type=Path, default=None,
+                        help=f"file holding the evaluation secret (episode seeds, hidden objects); else ${SECRET_ENV}; "
+                             "else the public practice secret")
+
+
+def read_secret(args: argparse.Namespace) -> str:
+    """The secret from --secret-file, else the environment, else the practice secret (said on stderr)."""
+    import os
+    import sys
+
+    from dextog_gym.leaderboard.protocol import PRACTICE_SECRET
+
+    if args.secret_file is not None:
+        secret = args.secret_file.read_text(encoding="utf-8").strip()
+        if not secret:
+            raise ValueError(f"{args.secret_file} is empty")
+        return secret
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    print(f"leaderboard: using the public practice secret {PRACTICE_SECRET!r} (episodes and hidden objects anyone "
+          f"can reproduce); a public board uses --secret-file", file=sys.stderr)
+    return PRACTICE_SECRET
+
+
 def run_check(args: argparse.Namespace) -> int:
     from dextog_gym.leaderboard.submission import load_submission
     from dextog_gym.objects.catalog import list_objects
@@ -129,11 +178,28 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from dextog_gym.leaderboard.evaluate import evaluate_submission
     from dextog_gym.leaderboard.report import result_report
 
-    result = evaluate_submission(args.submission, args.out, workers=args.workers, backend=args.backend,
-                                 progress=not args.no_progress)
+    if (args.submission is None) == (args.generator is None):
+        raise ValueError("give a submission folder or zip (files track) or --generator (generator track), not both")
+    secret = read_secret(args)
+    common = dict(secret=secret, workers=args.workers, backend=args.backend, progress=not args.no_progress,
+                  full_episodes=args.full_episodes)
+    if args.generator is None:
+        from dextog_gym.leaderboard.evaluate import evaluate_submission
+
+        result = evaluate_submission(args.submission, args.out, **common)
+    else:
+        import json
+
+        from dextog_gym.leaderboard.baselines import builtin_meta
+        from dextog_gym.leaderboard.generator_runner import Limits
+        from dextog_gym.leaderboard.generator_track import evaluate_generator
+
+        meta = json.loads(args.meta.read_text(encoding="utf-8")) if args.meta else builtin_meta(args.generator)
+        result = evaluate_generator(args.generator, args.out, meta, source=args.source,
+                                    per_category=args.hidden_per_category, trust=args.trust_generator,
+                                    limits=Limits(memory_mb=args.memory_mb, wall_s=args.wall_s), **common)
     print(result_report(result), end="")
     print(f"\nwrote {args.out}")
     return 0
@@ -152,7 +218,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from dextog_gym.leaderboard.verify import verify_result
 
     report = verify_result(args.result, submission=args.submission, sample=args.sample, sample_seed=args.sample_seed,
-                           workers=args.workers, backend=args.backend)
+                           workers=args.workers, backend=args.backend, secret=read_secret(args))
     for problem in report.problems:
         print(f"FAIL {problem}")
     n = len(report.problems)

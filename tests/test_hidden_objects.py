@@ -87,6 +87,15 @@ def test_cli_builds_a_complete_hidden_tree(hidden, tmp_path, capsys):
     assert hidden.digest in out and SEED not in out
 
 
+def test_validate_cli_passes_on_a_hidden_tree(tmp_path, capsys, monkeypatch):
+    """``dextog assets validate`` (every object, then the hand report) on a tree built by the CLI."""
+    assert main(["assets", "build", "--seed", SEED, "--per-category", "1", "--out", str(tmp_path)]) == 0
+    monkeypatch.setenv(ASSETS_ENV, str(tmp_path))
+    assert main(["assets", "validate"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(CATEGORIES)}/{len(CATEGORIES)} objects pass" in out and "stapler_h000" in out
+
+
 def test_catalogue_reads_a_hidden_tree_through_the_env_var(hidden, monkeypatch):
     public = list_objects()
     monkeypatch.setenv(ASSETS_ENV, str(hidden.root.parent))

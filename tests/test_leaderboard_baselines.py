@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from dextog_gym.grasps import Grasps
-from dextog_gym.leaderboard.baselines import BASELINES, SHIFT_M, _centre, build_baseline
+from dextog_gym.leaderboard.baselines import SANITY, SHIFT_M, SHIPPED, _centre, _shipped, build_baseline
 from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, TASKS
 from dextog_gym.leaderboard.submission import load_submission
 
 COMMITTED = Path(__file__).resolve().parents[1] / "leaderboard" / "baselines"
 
 
-@pytest.mark.parametrize("name", BASELINES)
+@pytest.mark.parametrize("name", SHIPPED + SANITY)  # selection rolls grasps out: checked below instead
 def test_each_baseline_is_a_full_submission_and_matches_the_committed_one(name, tmp_path):
     sub = load_submission(build_baseline(name, tmp_path / name))
     assert all(not missing for missing in sub.coverage("all").values())
@@ -38,3 +38,17 @@ def test_shifted_grasps_are_the_rule_grasps_3_cm_further_out(tmp_path):
     a, b = rule.for_object(oid).positions, shifted.for_object(oid).positions
     gained = np.linalg.norm(b - centre, axis=1) - np.linalg.norm(a - centre, axis=1)
     np.testing.assert_allclose(gained, SHIFT_M, atol=1e-6)
+
+
+def test_the_selection_entry_is_the_rule_candidates_reordered():
+    """Each object's rows are its 40 rule candidates, the verified ones first (built by running the verifier)."""
+    from dextog_gym.leaderboard.selection import CANDIDATES_PER_OBJECT
+
+    for task in TASKS:
+        chosen = Grasps.load(COMMITTED / "selection" / f"{task}.npz")
+        pool = _shipped("rule", task, per_object=CANDIDATES_PER_OBJECT)
+        assert chosen.object_ids == pool.object_ids
+        for oid in pool.object_ids:
+            a, b = chosen.for_object(oid), pool.for_object(oid)
+            key = lambda g: sorted(map(tuple, np.round(np.c_[g.positions, g.joints], 9)))
+            assert len(a) == len(b) and key(a) == key(b), oid

@@ -18,7 +18,7 @@ import pytest
 
 from dextog_gym.grasps import Grasps
 from dextog_gym.leaderboard.evaluate import evaluate_submission
-from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, SEED, TASKS, current_inputs
+from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, PRACTICE_SECRET, TASKS, current_inputs, secret_digest
 from dextog_gym.leaderboard.scores import score
 from dextog_gym.leaderboard.store import DuplicateEntryError, entries, submit
 from dextog_gym.leaderboard.submission import META_FILE
@@ -50,14 +50,18 @@ def test_the_result_names_its_inputs_and_scores_every_grasp_asked_for(evaluated)
     root, sub, result = evaluated
     assert load_result(root / "result.json") == json.loads((root / "result.json").read_text())
     assert set(result["submission"]["files"]) == {"mine.npz", META_FILE}
-    assert result["protocol"]["seed"] == SEED and result["protocol"]["grasps_per_object"] == GRASPS_PER_OBJECT
+    assert result["protocol"]["version"] == 2 and result["protocol"]["grasps_per_object"] == GRASPS_PER_OBJECT
+    assert result["track"] == "files" and result["secret_sha256"] == secret_digest(PRACTICE_SECRET)
+    assert all("seed" not in e for c in result["cells"].values() for e in c["episodes"])  # seeds are not published
+    assert result["run"]["mean_episode_steps"] > 0 and result["run"]["full_episodes"] is False
+    assert result["selection"]["stapler"][OBJECT] == {"given": 3, "distinct_taken": 3, "shortfall": 17}
     assert result["inputs"] == current_inputs()
     assert set(result["inputs"]["verifiers"]["stapler"]) == {"controller", "residual"}
     assert sorted(result["cells"]) == ["stapler/seen/controller", "stapler/seen/residual"]
     for label, v in result["scores"]["verifiers"].items():
         seen = v["tasks"]["stapler"]["seen"]
-        # 3 grasps of one object rolled out; the other 13 seen staplers count 20 failures each
-        assert seen["placed"] + seen["skipped"] == 3 and seen["missing"] == 13 * GRASPS_PER_OBJECT
+        # 3 grasps of one object rolled out, its shortfall of 17 and the other 13 seen staplers' 20 count as failures
+        assert seen["placed"] + seen["skipped"] == 3 and seen["missing"] == 17 + 13 * GRASPS_PER_OBJECT
         assert v["tasks"]["pen"]["all"]["successes"] == 0 and v["tasks"]["pen"]["all"]["n"] == 16 * GRASPS_PER_OBJECT
         lo, hi = seen["ci95"]
         assert lo <= seen["rate"] <= hi
@@ -148,7 +152,7 @@ def test_verify_catches_a_changed_grasp_file(evaluated, tmp_path):
 
 def test_verify_refuses_what_is_not_a_result(tmp_path):
     for text in ("not json", json.dumps([1, 2]), json.dumps({"format": "something else"}),
-                 json.dumps({"format": "dextog_gym.leaderboard_result/1", "cells": []})):
+                 json.dumps({"format": "dextog_gym.leaderboard_result/2", "cells": []})):
         with pytest.raises(ValueError):
             load_result(_write_text(tmp_path / "bad.json", text))
 
@@ -199,9 +203,10 @@ def test_render_writes_markdown_and_a_page_for_every_task(evaluated, tmp_path):
         submit(_variant(result, i), db, folder)
     md, page = render(entries(db), tmp_path / "site")
     text, html = md.read_text(), page.read_text()
-    assert "variant 0" in text and "variant 1" in text and "## stapler" in text
+    assert "variant 0" in text and "variant 1" in text and "### stapler" in text
+    assert "selection not controlled" in text and "No entries yet." in text  # the generator track is empty here
     for task in TASKS:
-        assert f'id="task-{task}"' in html
+        assert f'id="files-task-{task}"' in html
     assert html.count("<svg") == 1 + len(TASKS) and "https://example.org/tiny" in html
 
 
@@ -228,3 +233,23 @@ def test_markdown_escapes_what_would_break_a_table():
 
     text = _md_link({"method": "a|b [x](y)", "link": "https://e.org/a)b|c"})
     assert "|" not in text.replace("\\|", "") and text.endswith("(https://e.org/a%29b%7Cc)")
+
+
+def test_verify_needs_the_secret_the_result_was_measured_with(evaluated):
+    root, _, _ = evaluated
+    report = verify_result(root / "result.json", workers=1, secret="not the secret")
+    assert any("another secret" in p for p in report.problems) and report.episodes_rerun == 0
+
+
+def test_another_secret_gives_other_episode_seeds_and_near_copies_count_once(evaluated, tmp_path):
+    """20 copies of one grasp jittered by 1e-6 m are one distinct grasp: 19 failures of shortfall."""
+    from dextog_gym.leaderboard.evaluate import protocol_grasps
+
+    g = Grasps.load(grasps_dir() / "rule" / f"{OBJECT}.npz").select(np.zeros(20, dtype=int))
+    jitter = np.random.default_rng(0).normal(scale=1e-6, size=g.positions.shape)
+    clones = g.replace(positions=g.positions + jitter)
+    chosen, taken = protocol_grasps(lambda oid, task: clones if oid == OBJECT else None, "stapler")
+    assert len(chosen) == 1 and taken[OBJECT] == {"given": 20, "distinct_taken": 1, "shortfall": 19}
+    from dextog_gym.leaderboard.protocol import episode_seed
+
+    assert episode_seed("a") != episode_seed("b") and episode_seed(PRACTICE_SECRET) == episode_seed(PRACTICE_SECRET)

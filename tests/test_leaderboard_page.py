@@ -19,7 +19,7 @@ from dextog_gym.leaderboard.protocol import TASKS
 pytestmark = pytest.mark.skipif(chromium() is None, reason="no chromium on PATH (apt-get install chromium)")
 
 
-def _entry(name: str, ms: float, rate: float) -> dict:
+def _entry(name: str, ms: float, rate: float, track: str = "generator") -> dict:
     cell = {"successes": int(100 * rate), "n": 100, "placed": 100, "skipped": 0, "missing": 0, "rate": rate,
             "ci95": [max(0.0, rate - 0.1), min(1.0, rate + 0.1)]}
     per_task = {t: {"seen": cell, "unseen": cell, "all": cell} for t in TASKS}
@@ -30,10 +30,10 @@ def _entry(name: str, ms: float, rate: float) -> dict:
               "ranking_score": rate}
     return {"id": name, "method": f"method {name}", "link": f"https://example.org/{name}", "ranking_score": rate,
             "submitted_at": "2026-11-30T00:00:00Z", "file": f"{name}.json", "scores": scores,
-            "meta": {"ms_per_grasp": ms}}
+            "meta": {"ms_per_grasp": ms}, "track": track, "run": {"ms_per_grasp": ms, "mean_episode_steps": 50.0}}
 
 
-ENTRIES = [_entry("a", 30, 0.8), _entry("b", 10, 0.5), _entry("c", 20, 0.2)]
+ENTRIES = [_entry("a", 30, 0.8), _entry("b", 10, 0.5), _entry("c", 20, 0.2), _entry("f", 0, 0.9, "files")]
 
 
 def _dom(path, fragment: str = "") -> str:
@@ -57,22 +57,24 @@ def page_file(tmp_path_factory):
 def test_the_page_loads_and_its_script_runs(page_file):
     dom = _dom(page_file)
     assert 'data-ready="1"' in dom  # the script ran to its end without an error
-    assert _order(dom, "overall") == ["a", "b", "c"]  # as stored: best first
-    assert dom.count("<svg") == 1 + len(TASKS) and dom.count('class="ci"') == len(ENTRIES) * (1 + len(TASKS))
+    assert _order(dom, "generator-overall") == ["a", "b", "c"]  # as stored: best first, tracks apart
+    assert _order(dom, "files-overall") == ["f"]
+    assert dom.count("<svg") == 2 * (1 + len(TASKS)) and dom.count('class="ci"') == len(ENTRIES) * (1 + len(TASKS))
+    assert "selection not controlled" in dom
 
 
 @pytest.mark.parametrize("fragment,expected", [
-    ("#sort=overall:7:asc", ["b", "c", "a"]),  # ms/grasp, ascending: two clicks
-    ("#sort=overall:7:desc", ["a", "c", "b"]),  # one click
-    ("#sort=overall:1:asc", ["c", "b", "a"]),  # success, worst first
-    ("#sort=overall:0:desc", ["c", "b", "a"]),  # method names, text order
-    ("#sort=task-pen:1:asc", ["c", "b", "a"]),
+    ("#sort=generator-overall:7:asc", ["b", "c", "a"]),  # ms/grasp, ascending: two clicks
+    ("#sort=generator-overall:7:desc", ["a", "c", "b"]),  # one click
+    ("#sort=generator-overall:1:asc", ["c", "b", "a"]),  # success, worst first
+    ("#sort=generator-overall:0:desc", ["c", "b", "a"]),  # method names, text order
+    ("#sort=generator-task-pen:1:asc", ["c", "b", "a"]),
 ])
 def test_clicking_a_header_sorts_its_table(page_file, fragment, expected):
     dom = _dom(page_file, fragment)
     table = fragment.split("=")[1].split(":")[0]
     assert _order(dom, table) == expected
-    other = "overall" if table != "overall" else "task-pen"
+    other = "generator-overall" if table != "generator-overall" else "generator-task-pen"
     assert _order(dom, other) == ["a", "b", "c"]  # other tables keep their order
     col = int(fragment.split(":")[1])
     assert re.search(rf'<table id="{table}".*?data-col="{col}"[^>]*class="{fragment.rsplit(":", 1)[1]}"', dom, re.S)

@@ -42,6 +42,39 @@ class EnvClosedError(RuntimeError):
 
 
 class DexTOGEnv(gym.Env):
+    """A Shadow Hand that starts from a grasp and must do one object's task (DexTOG's five tasks).
+
+    **Tasks** (``envs/table.py``): ``DexTOG/Stapler-v1``, ``SprayerPress-v1``, ``SprayerTrigger-v1``,
+    ``BottleCap-v1``, ``PenPress-v1``; 100 steps (``TimeLimit``).
+
+    **Action**: ``Box(-1, 1, (30,))`` — wrist translation and rotation deltas and 24 joint-target deltas,
+    scaled per joint (``actions.py``); zero holds the grasp. ``frame_skip`` physics steps at 240 Hz each.
+
+    **Observation**: ``Box((94,))`` — normalised joints, palm pose and fingertips relative to the object,
+    object pose and velocity, task progress θ, the functional part's position, the starting grasp's joints.
+
+    **Reward**: the paper's Eq. 21 (``reward.py``): task progress, lift, completion, drop penalty; each term
+    is in ``info``. **Success** (``info["is_success"]``, latched): Eq. 19 — lifted by ĥ = 10 cm with θ > θ̂ =
+    0.6; for the fixed bottle, θ > θ̂ while the hand holds the cap (``objects.spec.GripCheck``).
+    ``info["can_succeed"]`` turns False once success can no longer latch (a bottle grasp that does not grip
+    the cap at the start), so evaluations may stop early.
+
+    **Starting state**: an object (seeded draw, or ``reset(options={"object_id", "grasp_index"})``) at rest,
+    the hand placed at the grasp and the contacts settled; staplers and pens at a random yaw.
+
+    **Arguments**: ``grasp_source`` (a source name or ``.npz``), ``objects`` (seen | unseen | all | ids),
+    ``reward`` (paper | dextog_code), ``reward_weights``, ``render_mode`` (None | rgb_array | human),
+    ``frame_skip``, ``grasps_per_object``, ``self_collision``, ``allow_import``.
+
+    **Version history** (``table.VERSION_HISTORY``; an old id raises ``gymnasium.error.DeprecatedEnv``):
+
+    * v1: hand joint armature, a stronger wrist constraint and one-sided rigid end stops on the task joint
+      (hand and task joints stay inside their limits under contact); BottleCap counts the cap as turned only
+      while the hand holds it — at placement at least 3 fingertips touch the cap, and the palm stays within
+      3 cm of where the grasp put it relative to the cap's axis.
+    * v0: the first release.
+    """
+
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": PHYSICS_HZ / DEFAULT_FRAME_SKIP}
 
     def __init__(self, task: str, grasp_source: str = "rule", objects: str | list[str] = "seen",

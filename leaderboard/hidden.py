@@ -9,42 +9,28 @@ evaluator's (``<result>.work/hidden`` or a temporary one), which the generator's
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from dextog_gym.objects.hidden import HiddenSet, build_hidden, seed_sha256
-from dextog_gym.objects.spec import SPLIT_FILE
+from dextog_gym.objects.hidden import HiddenSet, build_hidden
 from dextog_gym.paths import ASSETS_ENV, hand_dir
 
 HIDDEN_PER_CATEGORY = 16  # as many as the public catalogue has: 80 objects, 1,600 grasps asked
 
 
-def _built(root: Path, secret: str, per_category: int) -> bool:
-    try:
-        doc = json.loads((root / "objects" / SPLIT_FILE).read_text())
-    except (OSError, ValueError):
-        return False
-    return doc.get("seed_sha256") == seed_sha256(secret) and doc.get("per_category") == per_category
-
-
 def build_tree(root: Path, secret: str, per_category: int = HIDDEN_PER_CATEGORY, progress: bool = False) -> HiddenSet:
-    """An assets tree under ``root`` (hands/ + objects/) with the hidden objects of ``secret``."""
-    from dextog_gym.objects.build import objects_tree_digest
-    from dextog_gym.objects.hidden import hidden_object_id
-    from dextog_gym.objects.spec import CATEGORIES
+    """An assets tree under ``root`` (hands/ + objects/) with the hidden objects of ``secret``.
 
+    Always built afresh (~4 s for 80 objects, atomically swapped in): a tree left in the folder is never
+    trusted, and the digest in the result names what was built.
+    """
     root = Path(root)
     if not (root / "hands" / "shadow_hand").is_dir():
         shutil.copytree(hand_dir(), root / "hands" / "shadow_hand")
-    objects = root / "objects"
-    if _built(root, secret, per_category):
-        ids = tuple(hidden_object_id(c, i) for c in CATEGORIES for i in range(per_category))
-        return HiddenSet(objects, ids, seed_sha256(secret), per_category, objects_tree_digest(objects))
-    return build_hidden(objects, secret, per_category, progress=progress)
+    return build_hidden(root / "objects", secret, per_category, progress=progress)
 
 
 @contextlib.contextmanager

@@ -48,11 +48,30 @@ def metrics_table(scores: dict[str, Any]) -> str:
     return format_table(["task", "split", "grasps", "Q1", "pen (cm)", "η_f (%)", "joint var", "joint range"], rows)
 
 
+def generation_text(result: dict[str, Any]) -> str:
+    """The generator track's line: what was asked, returned and failed, and the measured speed."""
+    gen, run = result.get("generation"), result.get("run", {})
+    if not gen:
+        return ""
+    hidden = result["hidden_objects"]
+    lines = [f"Generator on {len(gen['objects'])} hidden objects ({hidden['per_category']} per category, seed sha256 "
+             f"{hidden['seed_sha256'][:12]}…): {gen['grasps_returned']} of {gen['grasps_asked']} grasps returned, "
+             f"{run.get('ms_per_grasp')} ms/grasp measured, {'isolated' if gen['isolated'] else 'NOT isolated'}"]
+    lines += [f"  failed: {message}" for message in gen["failed"].values()]
+    return "\n".join(lines)
+
+
 def result_report(result: dict[str, Any]) -> str:
     meta, s, run = result["submission"]["meta"], result["scores"], result.get("run", {})
-    head = (f"{meta['method']} — {result['submission']['num_grasps']} grasps; "
+    head = (f"{meta['method']} — {result.get('track', 'files')} track, {result['submission']['num_grasps']} grasps; "
             f"{run.get('episodes', '?')} episodes in {run.get('wall_s', '?')} s "
-            f"({run.get('workers', '?')} workers, {run.get('backend', 'local')})")
-    return "\n\n".join([head, "Success, seen + unseen objects (every grasp asked for counts):",
-                        success_table(s), "Unseen objects only:", success_table(s, "unseen"),
-                        "Grasp metrics:", metrics_table(s)]) + "\n"
+            f"({run.get('workers', '?')} workers, {run.get('backend', 'local')}), "
+            f"{run.get('mean_episode_steps', '?')} steps per episode on average")
+    taken = result.get("selection", {})
+    short = sum(o["shortfall"] for t in taken.values() for o in t.values())
+    given = sum(o["given"] - o["distinct_taken"] for t in taken.values() for o in t.values())
+    head += (f"\nProtocol {result['protocol']['version']}: {short} grasps short of 20 distinct per covered object "
+             f"(failures); {given} grasps given beyond the first 20 distinct or as near-copies (not evaluated)")
+    parts = [head, generation_text(result), "Success, seen + unseen objects (every grasp asked for counts):",
+             success_table(s), "Unseen objects only:", success_table(s, "unseen"), "Grasp metrics:", metrics_table(s)]
+    return "\n\n".join(p for p in parts if p) + "\n"

@@ -28,7 +28,7 @@ def calls(monkeypatch) -> list[EvalRequest]:
         meta = {"env_id": req.env_id, "task": TASK, "policy": req.policy, "grasps": req.grasps,
                 "objects": req.objects, "episodes_per_grasp": req.episodes_per_grasp,
                 "max_grasps_per_object": req.max_grasps_per_object, "max_objects": req.max_objects,
-                "seed": req.seed, "call": len(seen)}
+                "seed": req.seed, "full_episodes": req.full_episodes, "call": len(seen)}
         return {"meta": meta, "episodes": [{"object_id": "stapler_000", "grasp_index": 0, "skipped": None}]}
 
     monkeypatch.setattr(suite, "evaluate", fake_evaluate)

@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write the full result (every episode) to this JSON; finished episodes wait in "
                         "OUT.partial.json meanwhile, and a rerun after a crash or kill runs only the rest")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+    p.add_argument("--full-episodes", action="store_true",
+                   help="run every episode its 100 steps (default: end it once its success latches or can no "
+                        "longer latch; the success verdict is the same, 'at end' is then not measured)")
     p.set_defaults(func=run)
 
 
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                       episodes_per_grasp=args.episodes_per_grasp, max_grasps_per_object=args.max_grasps_per_object,
                       max_objects=args.max_objects, workers=args.workers, backend=args.backend, seed=args.seed,
                       sample_grasps_per_object=args.sample_grasps_per_object,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, full_episodes=args.full_episodes)
     if not args.out:
         result = evaluate(req)
     else:

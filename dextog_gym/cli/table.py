@@ -66,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--png", type=Path, default=None, help="also draw the table as a bar chart, written at exactly "
                                                           "this path")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    b.add_argument("--full-episodes", action="store_true",
+                   help="run every episode its 100 steps (default: end it once its success latches or cannot)")
     b.add_argument("--intervals", action="store_true",
                    help="show each cell's 95 %% Wilson interval in the markdown table, e.g. 68%% [55–79] (n=56)")
     b.set_defaults(func=run_benchmark)
@@ -111,7 +113,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
         policies=args.policies or REFERENCE_DIR, policy_data=args.policy_data, max_objects=args.max_objects,
         max_grasps_per_object=args.max_grasps_per_object, episodes_per_grasp=args.episodes_per_grasp,
         sample_grasps_per_object=args.sample_grasps_per_object, verifier=args.verifier,
-        workers=args.workers, backend=args.backend, seed=args.seed, progress=not args.no_progress, reuse=not args.fresh))
+        workers=args.workers, backend=args.backend, seed=args.seed, progress=not args.no_progress, reuse=not args.fresh,
+        full_episodes=args.full_episodes))
     cells = table_ii(results)
     who = ("the task controllers (no training)" if args.verifier == "controller"
            else f"the <task>_{args.policy_data} policies" if args.policy_data

@@ -46,11 +46,19 @@ def object_points(shape: ObjectShape, n: int = OBJECT_POINTS) -> np.ndarray:
     rng = np.random.default_rng(_SEED)
     pool = shape.points[rng.choice(len(shape.points), size=min(len(shape.points), 20 * n), replace=False)]
     chosen = [int(rng.integers(len(pool)))]
-    dist = np.linalg.norm(pool - pool[chosen[0]], axis=1)
+    # Coordinates as three contiguous columns: the same sums in the same order as np.linalg.norm(axis=1)
+    # (x² + y², then + z², then the root), so the same points, ~5x faster than reducing over a length-3 axis.
+    xs, ys, zs = (np.ascontiguousarray(pool[:, k]) for k in range(3))
+
+    def dist_to(i: int) -> np.ndarray:
+        dx, dy, dz = xs - xs[i], ys - ys[i], zs - zs[i]
+        return np.sqrt(dx * dx + dy * dy + dz * dz)
+
+    dist = dist_to(chosen[0])
     for _ in range(min(n, len(pool)) - 1):
         nxt = int(np.argmax(dist))
         chosen.append(nxt)
-        dist = np.minimum(dist, np.linalg.norm(pool - pool[nxt], axis=1))
+        np.minimum(dist, dist_to(nxt), out=dist)
     return pool[chosen]
 
 

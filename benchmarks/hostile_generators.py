@@ -53,7 +53,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dextog_hostile_") as tmp:
         package = sdist(Path(tmp))
         t = time.perf_counter()
-        env = prepare_env(package, Path(tmp) / "work")
+        env = prepare_env(package, Path(tmp) / "work", "good")
         print(f"installed {package.name} in {time.perf_counter() - t:.1f} s; sources: {', '.join(env.entry_points)}")
         for name in env.entry_points:
             runner = GeneratorRunner(name, package, Path(tmp) / "work", limits)

@@ -37,7 +37,8 @@ MAX_STDOUT_BYTES = 1 << 20
 EXIT_GRACE_S = 5.0
 PROTOCOL_KEYS = {"ready", "done", "error"}
 MEMORY_HINTS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory")
-STATUSES = ("ok", "crashed", "timeout", "memory", "bad_output", "refused", "install_failed")
+STATUSES = ("ok", "crashed", "timeout", "memory", "bad_output", "network", "write_outside", "refused",
+            "install_failed")
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class GeneratorRunner:
         try:
             msg = lines.next(t0 + self.limits.load_wall_s, f"not ready after {self.limits.load_wall_s:g} s (killed)")
             load_s = time.monotonic() - t0
+            self._check_attempts(msg)
             if msg is None or not msg.get("ready"):
                 raise self._died(started, msg, "while loading")
             shutil.copytree(obj.folder, private / "object", dirs_exist_ok=True)
@@ -174,6 +176,7 @@ class GeneratorRunner:
                 raise self._died(started, None, "before the request") from None
             msg = lines.next(t1 + self.limits.wall_s, f"exceeded {self.limits.wall_s:g} s wall time (killed)")
             wall_s = time.monotonic() - t1
+            self._check_attempts(msg)
             if msg is None or not msg.get("done"):
                 raise self._died(started, msg, "while sampling")
             with contextlib.suppress(subprocess.TimeoutExpired):  # lingering after "done": killed, then read
@@ -189,6 +192,18 @@ class GeneratorRunner:
         ms = 1000 * wall_s / max(n, 1)
         return self._outcome(grasps, "ok", f"{obj.id}: {len(grasps)} of {n} grasps in {wall_s:.2f} s "
                              f"({ms:.0f} ms/grasp)", wall_s, load_s, started)
+
+    @staticmethod
+    def _check_attempts(msg: dict[str, Any] | None) -> None:
+        """A network or outside-write attempt the worker's audit hook saw fails the object, caught or not."""
+        seen = msg.get("violations") if isinstance(msg, dict) else None
+        if not isinstance(seen, list) or not seen:
+            return
+        kinds = [str(v.get("kind")) for v in seen if isinstance(v, dict)]
+        kind = "network" if "network" in kinds else "write_outside"
+        what = "; ".join(str(v.get("what"))[:160] for v in seen[:3] if isinstance(v, dict))
+        label = "tried the network" if kind == "network" else "tried to write outside its folder"
+        raise _Failed(kind, f"{label} (refused by the sandbox): {what}")
 
     def _outcome(self, grasps: Grasps | None, status: str, message: str, wall_s: float, load_s: float,
                  started: sandbox.Started) -> Outcome:

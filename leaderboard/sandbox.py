@@ -150,7 +150,9 @@ def bwrap_argv(argv: list[str], spec: SandboxSpec) -> list[str]:
     binds = [Path(d) for d in SYSTEM_DIRS if os.path.isdir(d) and not os.path.islink(d)]
     binds += [Path("/etc", name) for name in ETC_FILES if os.path.exists(f"/etc/{name}")] + list(evaluator_paths())
     masks = [h.resolve() for h in spec.hide if any(h.resolve().is_relative_to(b) for b in binds)]
-    plan = [("ro", p, ()) for p in binds] + [("tmpfs", Path("/tmp"), ("--size", str(spec.tmp_mb << 20)))]
+    # /tmp: world-writable and sticky, as everywhere (tempfile and joblib probe it; the child runs as nobody)
+    tmp = ("tmpfs", Path("/tmp"), ("--perms", "1777", "--size", str(spec.tmp_mb << 20)))
+    plan = [("ro", p, ()) for p in binds] + [tmp]
     plan += [("tmpfs", p, ("--size", str(1 << 20))) for p in masks] + [("ro", p.resolve(), ()) for p in spec.ro]
     rw = spec.rw.resolve()
     for kind, path, extra in sorted([*plan, ("rw", rw, ())], key=lambda item: len(item[1].parts)):

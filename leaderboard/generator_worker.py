@@ -53,7 +53,8 @@ class Watch:
         if len(self.seen) >= MAX_VIOLATIONS:
             return
         if event in NETWORK_EVENTS:
-            target = args[1] if len(args) > 1 else (args[0] if args else "")
+            by_name = event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr")
+            target = args[0] if by_name and args else (args[1] if len(args) > 1 else "")
             self.seen.append({"kind": "network", "what": f"{event} {str(target)[:120]}"})
         elif event == "open" and len(args) >= 3:
             path, mode, flags = args[0], args[1], args[2]

@@ -97,6 +97,16 @@ def _write_generated(folder: Path, store: Path, outcomes: dict[str, dict[str, An
     atomic_write_text(folder / META_FILE, json.dumps(meta, indent=1) + "\n")
 
 
+def load_generated(folder: Path) -> tuple[Any, dict[str, str], int]:
+    """(grasps_of, file hashes, grasps) of a generated-grasps folder; a generator that returned nothing
+    leaves only the metadata, which is no submission, but a result of 0 successes."""
+    if any(Path(folder).glob("*.npz")):
+        sub = load_submission(folder)
+        return submission_grasps(sub), sub.hashes, sub.num_grasps
+    check_meta(json.loads((Path(folder) / META_FILE).read_text(encoding="utf-8")))
+    return (lambda oid, task: None), {META_FILE: sha256_file(Path(folder) / META_FILE)}, 0
+
+
 def evaluate_generator(generator: str, out: Path, meta: dict[str, Any], source: str | None = None,
                        secret: str = PRACTICE_SECRET, per_category: int = HIDDEN_PER_CATEGORY, workers: int = 0,
                        backend: str = "local", progress: bool = True, full_episodes: bool = False,
@@ -106,6 +116,13 @@ def evaluate_generator(generator: str, out: Path, meta: dict[str, Any], source: 
     from dextog_gym.leaderboard.generator_runner import GeneratorRunner, Limits
 
     package, name, digest = generator_identity(generator)
+    if package is None:
+        from dextog_gym.leaderboard.generator_env import GeneratorEnvError, builtin_env
+
+        try:
+            builtin_env(source or generator)  # an unknown name is the user's mistake: say so before any work
+        except GeneratorEnvError as exc:
+            raise ValueError(str(exc)) from None
     out = Path(out)
     work = out.with_name(out.name + ".work")
     work.mkdir(parents=True, exist_ok=True)
@@ -118,19 +135,19 @@ def evaluate_generator(generator: str, out: Path, meta: dict[str, Any], source: 
         meta = check_meta({**meta, "ms_per_grasp": round(ms or 0.0, 1)}, "generator metadata")
         folder = out.with_name(out.name.removesuffix(".json") + ".grasps")
         _write_generated(folder, work / "generated", outcomes, meta)
-        sub = load_submission(folder)
+        grasps_of, hashes, num_grasps = load_generated(folder)
         submission = {"generator": name, "source": getattr(runner.env(), "source", source), "package_sha256": digest
-                      if package is not None else None, "meta": meta, "num_grasps": sub.num_grasps}
+                      if package is not None else None, "meta": meta, "num_grasps": num_grasps}
         failed = {oid: o["message"] for oid, o in outcomes.items() if o["status"] != "ok"}
         extra = {"hidden_objects": {"seed_sha256": hidden.seed_sha256, "per_category": hidden.per_category,
                                     "tree_sha256": hidden.digest},
-                 "generated": {"folder": _relative(folder), "files": sub.hashes},
+                 "generated": {"folder": _relative(folder), "files": hashes},
                  "generation": {"objects": outcomes, "failed": failed, "grasps_asked": GRASPS_PER_OBJECT * len(outcomes),
                                 "grasps_returned": sum(o["grasps"] for o in outcomes.values()),
                                 "isolated": all(o["isolated"] for o in outcomes.values())},
                  "run": {"ms_per_grasp": None if ms is None else round(ms, 1),
                          "generation_wall_s": round(sum(o["wall_s"] + o["load_s"] for o in outcomes.values()), 1)}}
-        return evaluate_grasps(submission_grasps(sub), digest, out, submission, "generator", secret, workers, backend,
+        return evaluate_grasps(grasps_of, digest, out, submission, "generator", secret, workers, backend,
                                progress, full_episodes, extra=extra)
 
 

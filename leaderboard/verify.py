@@ -114,11 +114,16 @@ def verify_result(result_path: str | Path, submission: str | Path | None = None,
             hidden = stack.enter_context(hidden_objects(secret, int(result["hidden_objects"]["per_category"])))
             if hidden.digest != result["hidden_objects"]["tree_sha256"]:
                 bad("the hidden objects rebuilt from the secret differ from those the result was measured on")
-        sub = load_submission(grasps_folder(result, submission))
-        stored_files = (result["submission"].get("files", {}) if result["track"] == "files"
-                        else result.get("generated", {}).get("files", {}))
-        for name in sorted(set(stored_files) | set(sub.hashes)):
-            if stored_files.get(name) != sub.hashes.get(name):
+        if result["track"] == "generator":
+            from dextog_gym.leaderboard.generator_track import load_generated
+
+            grasps_of, hashes, _ = load_generated(grasps_folder(result, submission))
+            stored_files = result.get("generated", {}).get("files", {})
+        else:
+            sub = load_submission(grasps_folder(result, submission))
+            grasps_of, hashes, stored_files = submission_grasps(sub), sub.hashes, result["submission"].get("files", {})
+        for name in sorted(set(stored_files) | set(hashes)):
+            if stored_files.get(name) != hashes.get(name):
                 bad(f"grasp file {name}: its bytes differ from those the result was measured on")
         changed = changed_inputs(result["inputs"], current_inputs())
         if changed:
@@ -129,7 +134,7 @@ def verify_result(result_path: str | Path, submission: str | Path | None = None,
         if report.problems:
             return report  # re-running against other grasps or code cannot agree bit for bit
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dextog_verify_")))
-        files, selection = write_task_files(submission_grasps(sub), tmp, "verify")
+        files, selection = write_task_files(grasps_of, tmp, "verify")
         if _canonical(selection) != _canonical(result["selection"]):
             bad("the protocol takes other grasps from these files than the result lists (selection differs)")
             return report

@@ -27,6 +27,7 @@ from dextog_gym.leaderboard import generator_runner, sandbox
 from dextog_gym.leaderboard.generator_env import GeneratorEnvError, prepare_env
 from dextog_gym.leaderboard.generator_runner import GeneratorRunner, Limits
 from dextog_gym.objects.catalog import get_object
+from conftest import hostile_sdist
 
 ISOLATED, WHY = sandbox.isolation_available()
 pytestmark = pytest.mark.skipif(not ISOLATED, reason=f"no usable bubblewrap sandbox: {WHY} (make sandbox)")
@@ -35,19 +36,6 @@ SOURCE = Path(__file__).parent / "data" / "hostile_generator"
 SECRET = "TOP-SECRET-HIDDEN-OBJECT-SEED-8472"
 HOSTILE = Limits(memory_mb=1024, cpu_s=20, wall_s=20.0, load_wall_s=20.0)
 N = 5
-
-
-def _sdist(dest: Path) -> Path:
-    """An sdist of the test package made with tarfile: nothing of it runs on the host."""
-    path = dest / "hostile_generator-0.1.0.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        tar.add(SOURCE, arcname="hostile_generator-0.1.0",
-                filter=lambda info: None if "__pycache__" in info.name or ".egg-info" in info.name else info)
-        pkg_info = dest / "PKG-INFO"
-        pkg_info.write_text("Metadata-Version: 2.1\nName: hostile-generator\nVersion: 0.1.0\n")
-        tar.add(pkg_info, arcname="hostile_generator-0.1.0/PKG-INFO")
-    pkg_info.unlink()
-    return path
 
 
 def _wheel(dest: Path, name: str, files: dict[str, bytes], entry_points: dict[str, str] | None = None,
@@ -80,7 +68,7 @@ def workdir(tmp_path_factory) -> Path:
 def package(workdir) -> Path:
     folder = workdir.parent / "submission"
     folder.mkdir()
-    return _sdist(folder)
+    return hostile_sdist(folder)
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,17 @@ DEFAULT_FOLDER = Path("leaderboard/submissions")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("leaderboard", **examples("dextog leaderboard check my_submission.zip",
+                                                 "dextog leaderboard evaluate --generator dist/my_gen-1.0.tar.gz "
+                                                 "--meta my_gen.json --out mine.json",
                                                  "dextog leaderboard evaluate my_submission.zip --out mine.json",
                                                  "dextog leaderboard verify mine.json --sample 100",
                                                  "dextog leaderboard submit mine.json",
                                                  "dextog leaderboard render --screenshot docs/images/leaderboard.png"),
                        help="leaderboard: check, evaluate, verify, submit, render; baselines",
-                       description="A submission is a folder or zip of submission.json and one Grasps .npz per "
-                                   "object (or per task); see the README's \"Leaderboard\". A submission's number comes "
+                       description="Two tracks, ranked apart. Generator track: an installable package that "
+                                   "registers a grasp source, run isolated on hidden objects built from a secret and "
+                                   "timed. Files track: a folder or zip of submission.json and Grasps .npz files on the "
+                                   "public objects (selection not controlled). See docs/leaderboard.md. A number comes "
                                    "from evaluate, is checked by verify, stored by submit and shown by render.")
     lsub = p.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
     c = lsub.add_parser("check", **examples("dextog leaderboard check my_submission/",
@@ -77,9 +81,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                "dextog leaderboard baseline shifted --out /tmp/shifted"),
                         help="write a baseline entry as a submission folder",
                         description="isf, rule, diffutog, ndpp: each object's shipped set (at most 20 grasps, drawn "
-                                    "as the protocol draws them). Sanity entries that must rank last: random (wrist "
-                                    "poses 8-15 cm from the object, random joints) and shifted (rule grasps moved 3 cm "
-                                    "away from the object).")
+                                    "across the set, seed 0). Sanity entries that must score near zero: random (wrist "
+                                    "poses 8-15 cm from the object, random joints), shifted (rule grasps moved 3 cm "
+                                    "away from the object) and open_hand (isf wrist poses, fingers open). selection: "
+                                    "each object's rule grasps that the residual verifier succeeded with, first (it "
+                                    "rolls 40 candidates per object out: minutes).")
     b.add_argument("name", choices=BASELINE_NAMES, help="which baseline")
     b.add_argument("--out", type=Path, required=True, help="submission folder to write")
     b.set_defaults(func=run_baseline)

@@ -70,8 +70,8 @@ class DexTOGEnv(gym.Env):
 
     * v1: hand joint armature, a stronger wrist constraint and one-sided rigid end stops on the task joint
       (hand and task joints stay inside their limits under contact); BottleCap counts the cap as turned only
-      while the hand holds it — at placement at least 3 fingertips touch the cap, and the palm stays within
-      3 cm of where the grasp put it relative to the cap's axis.
+      while the hand holds it — at placement at least 2 fingertips touch the cap, and the palm stays within
+      2.5 cm of where the grasp put it relative to the cap's axis.
     * v0: the first release.
     """
 

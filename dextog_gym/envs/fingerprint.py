@@ -14,7 +14,8 @@ from dextog_gym.files import sha256_file
 
 SIMULATION_MODULES = ("dextog_gym.physics", "dextog_gym.hand.pybullet_hand", "dextog_gym.hand.grip",
                       "dextog_gym.objects.pybullet_object", "dextog_gym.envs.scene", "dextog_gym.envs.actions",
-                      "dextog_gym.envs.dextog_env", "dextog_gym.envs.reward", "dextog_gym.envs.observation")
+                      "dextog_gym.envs.dextog_env", "dextog_gym.envs.reward", "dextog_gym.envs.observation",
+                      "dextog_gym.objects.spec")  # the category table: masses, rests, the bottle's grip check
 
 
 def simulation_inputs() -> dict[str, str]:

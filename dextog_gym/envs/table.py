@@ -28,8 +28,8 @@ VERSION_HISTORY: dict[str, str] = {
     "v0": "the first release: the paper's reward and success condition on the procedural objects",
     "v1": "hand joint armature, a stronger wrist constraint and one-sided rigid end stops on the task joint "
           "(physics that kept hand joints and task joints inside their limits under contact); BottleCap: the "
-          "cap counts as turned only while the hand holds it (thumb and a finger on the cap), so a hand that "
-          "brushes the cap round no longer succeeds",
+          "cap counts as turned only while the hand holds it (2 fingertips on the cap at placement, the palm "
+          "kept within 2.5 cm about the cap's axis), so a hand that brushes the cap round no longer succeeds",
 }
 ENV_VERSION = "v1"
 ENV_IDS: tuple[str, ...] = tuple(s.env_id for s in TASK_ENVS)

@@ -17,17 +17,21 @@ class GripCheck:
     hands turned away or raised 3 cm above the cap) and on the rule grasps:
 
     * at placement (after the settle), at least ``fingertips`` of the five distal links touch the part:
-      the paper's bottle rule puts every fingertip within 2.5 cm of the cap centre; measured at reset,
-      rule grasps touch the cap with >= 3 fingertips in 68 of 78 placements, shifted ones in 4 of 78,
-      open, turned and raised hands in none;
+      the paper's bottle rule puts every fingertip within 2.5 cm of the cap centre. Measured at reset on
+      92 placements each: rule grasps touch the cap with >= 2 fingertips in 91 (>= 3: 81), shifted ones
+      in 19, open, turned and raised hands in none;
     * at the completing step the palm is still where the grasp put it relative to the part: within
       ``drift_m`` of its starting distance from the task joint's axis and of its starting height along it
       (turning the cap with the hand turns the palm about that axis, which changes neither). Without it
-      a verifier could walk the hand onto the cap and turn it with a grasp of its own making.
+      a verifier walks the hand onto the cap and turns it with a grasp of its own making.
+
+    On those 92 + 92 placements, success under the residual verifier with (fingertips, drift) = (2, 2.5 cm):
+    rule 75, shifted 5; (3, 3 cm): rule 69, shifted 3; (2, 3 cm): rule 77, shifted 8; no check: shifted 56
+    of 63. The task controller does not move the palm: rule 83 of 92 at 2 fingertips, 73 at 3.
     """
 
-    fingertips: int = 3
-    drift_m: float = 0.03
+    fingertips: int = 2
+    drift_m: float = 0.025
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,17 @@ def test_the_generator_track_holds_built_in_generators_with_measured_speed(commi
         assert e["meta"]["ms_per_grasp"] == round(r["run"]["ms_per_grasp"], 1)
 
 
+def test_the_generated_grasps_are_committed_beside_the_board(committed, results):
+    """``dextog leaderboard verify leaderboard/submissions/<id>.json --submission leaderboard/generated/<name>``
+    re-runs a generator entry from these bytes."""
+    from dextog_gym.files import sha256_file
+
+    for e in (e for e in committed if e["track"] == "generator"):
+        r = results[e["id"]]
+        folder = FOLDER / "generated" / r["submission"]["generator"]
+        assert {p.name: sha256_file(p) for p in folder.iterdir()} == r["generated"]["files"], folder
+
+
 def test_the_sanity_entries_rank_last_and_score_near_zero_on_every_task(committed):
     files = [e for e in committed if e["track"] == "files"]
     ranked = [e["method"] for e in files]

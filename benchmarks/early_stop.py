@@ -56,14 +56,14 @@ def main() -> int:
                     (tf, full), (te, early) = (run(file, task, label, objects, args.grasps, args.workers, f)
                                                for f in (True, False))
                     key = lambda e: (e["object_id"], e["grasp_index"])  # noqa: E731
-                    same = {key(e): e["success"] for e in full} == {key(e): e["success"] for e in early}
+                    same = {key(e): e.get("success") for e in full} == {key(e): e.get("success") for e in early}
                     mismatches += not same
                     sf, se = (sum(e.get("steps") or 0 for e in eps) for eps in (full, early))
                     totals["full"][0] += tf
                     totals["full"][1] += sf
                     totals["early"][0] += te
                     totals["early"][1] += se
-                    rows.append([name, task, label, len(full), sum(bool(e["success"]) for e in full), f"{tf:.1f}",
+                    rows.append([name, task, label, len(full), sum(bool(e.get("success")) for e in full), f"{tf:.1f}",
                                  f"{te:.1f}", f"{sf}", f"{se}", "yes" if same else "NO"])
     print(format_table(["baseline", "task", "verifier", "episodes", "successes", "full s", "early s", "full steps",
                         "early steps", "same verdicts"], rows))

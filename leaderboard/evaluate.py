@@ -160,6 +160,7 @@ def evaluate_grasps(grasps_of: GraspsOf, digest: str, out: Path, submission: dic
             "protocol": protocol(),
             "secret_sha256": secret_digest(secret),
             "inputs": current_inputs(),
+            "objects": {t: {s: list_objects(t, s) for s in SPLITS} for t in TASKS},  # what was asked: scores need it
             "selection": selection,
             "cells": cells,
             "metrics": metrics,

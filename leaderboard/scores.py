@@ -30,14 +30,15 @@ def _add(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def cell_score(cell: dict[str, Any] | None, task: str, split: str,
-               taken: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    """``taken``: per object, what the protocol took of the submission's grasps (its ``shortfall``)."""
+               taken: dict[str, dict[str, int]] | None = None, asked: list[str] | None = None) -> dict[str, Any]:
+    """``taken``: per object, what the protocol took of the submission's grasps (its ``shortfall``); ``asked``:
+    the objects of the split the result was measured on (default: the catalogue's)."""
     episodes = cell["episodes"] if cell else []
     evaluated = set(cell["objects"]) if cell else set()
     placed = [e for e in episodes if not e["skipped"]]
     taken = taken or {}
     missing = sum(GRASPS_PER_OBJECT if o not in evaluated else int(taken.get(o, {}).get("shortfall", 0))
-                  for o in list_objects(task, split))
+                  for o in (asked if asked is not None else list_objects(task, split)))
     return _rate(sum(bool(e["success"]) for e in placed), len(placed), len(episodes) - len(placed), missing)
 
 
@@ -49,7 +50,8 @@ def score(result: dict[str, Any]) -> dict[str, Any]:
         overall = _rate(0, 0, 0, 0)
         for task in TASKS:
             taken = result.get("selection", {}).get(task, {})
-            per = {s: cell_score(cells.get(f"{task}/{s}/{label}"), task, s, taken) for s in SPLITS}
+            asked = result.get("objects", {}).get(task, {})  # the result's own object lists: hidden ones too
+            per = {s: cell_score(cells.get(f"{task}/{s}/{label}"), task, s, taken, asked.get(s)) for s in SPLITS}
             per["all"] = _add(per["seen"], per["unseen"])
             tasks[task] = per
             overall = _add(overall, per["all"])

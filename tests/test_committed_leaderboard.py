@@ -49,8 +49,18 @@ def test_stored_results_are_internally_consistent(committed, results):
 
 
 def test_results_were_measured_on_todays_code_assets_and_verifiers(results):
+    """Files entries on the public objects; generator entries on the practice secret's hidden objects, rebuilt."""
+    from dextog_gym.leaderboard.hidden import hidden_objects
+    from dextog_gym.leaderboard.protocol import PRACTICE_SECRET, secret_digest
+
     now = current_inputs()
-    stale = {rid: changed_inputs(r["inputs"], now) for rid, r in results.items()}
+    stale = {rid: changed_inputs(r["inputs"], now) for rid, r in results.items() if r["track"] == "files"}
+    for rid, r in results.items():
+        if r["track"] == "generator":
+            assert r["secret_sha256"] == secret_digest(PRACTICE_SECRET)
+            with hidden_objects(PRACTICE_SECRET, r["hidden_objects"]["per_category"]) as hidden:
+                assert hidden.digest == r["hidden_objects"]["tree_sha256"]
+                stale[rid] = changed_inputs(r["inputs"], current_inputs())
     assert not any(stale.values()), f"re-evaluate the baselines; changed inputs: {stale}"
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from dextog_gym.files import atomic_write_json, atomic_write_text, sha256_file, sha256_text
 from dextog_gym.grasps import Grasps
-from dextog_gym.leaderboard.evaluate import evaluate_grasps, submission_grasps
+from dextog_gym.leaderboard.evaluate import _display_path, evaluate_grasps, submission_grasps
 from dextog_gym.leaderboard.hidden import HIDDEN_PER_CATEGORY, hidden_objects
 from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT, PRACTICE_SECRET, TASKS
 from dextog_gym.leaderboard.submission import META_FILE, check_meta, load_submission
@@ -141,7 +141,7 @@ def evaluate_generator(generator: str, out: Path, meta: dict[str, Any], source: 
         failed = {oid: o["message"] for oid, o in outcomes.items() if o["status"] != "ok"}
         extra = {"hidden_objects": {"seed_sha256": hidden.seed_sha256, "per_category": hidden.per_category,
                                     "tree_sha256": hidden.digest},
-                 "generated": {"folder": _relative(folder), "files": hashes},
+                 "generated": {"folder": _display_path(folder), "files": hashes},
                  "generation": {"objects": outcomes, "failed": failed, "grasps_asked": GRASPS_PER_OBJECT * len(outcomes),
                                 "grasps_returned": sum(o["grasps"] for o in outcomes.values()),
                                 "isolated": all(o["isolated"] for o in outcomes.values())},
@@ -150,10 +150,3 @@ def evaluate_generator(generator: str, out: Path, meta: dict[str, Any], source: 
         return evaluate_grasps(grasps_of, digest, out, submission, "generator", secret, workers, backend,
                                progress, full_episodes, extra=extra)
 
-
-def _relative(path: Path) -> str:
-    resolved = Path(path).resolve()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(resolved)

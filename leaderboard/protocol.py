@@ -30,7 +30,6 @@ from dextog_gym.policies import CONTROLLER, REFERENCE_POLICY_DATA
 
 PROTOCOL_VERSION = 2
 GRASPS_PER_OBJECT = 20
-SEED = 0  # protocol 1's public seed; protocol 2 draws nothing from it (kept for the metric draw's signature)
 PRACTICE_SECRET = "practice"
 TRACKS = ("generator", "files")
 TRACK_LABELS = {"generator": "generator on hidden objects (measured, isolated)",

@@ -103,8 +103,58 @@ class ObjectShape:
             self._grid = (values.astype(np.float32), lo, (hi - lo) / (cells - 1))
         return self._grid
 
-    def torch_sdf(self, dtype=None, device="cpu") -> "GridSDF":
+    def torch_sdf(self, dtype=None, device="cpu", exact: bool = False) -> "GridSDF | NearestSDF":
+        """Differentiable φ_O: the 2 mm grid (fast, blurred, ±2 cm) or, ``exact``, the metric's own φ_O."""
+        if exact:
+            return NearestSDF(self, dtype=dtype, device=device)
         return GridSDF(*self.grid(), dtype=dtype, device=device)
+
+
+class NearestSDF:
+    """The metric's φ_O (``ObjectShape.nearest``) for torch points, differentiable in the points.
+
+    Within ``GRID_FAR_M`` of the surface each call asks the KD-tree for the nearest surface sample
+    (no gradient) and returns the tangent-plane distance (p − x)·n, or sign·‖p − x‖ beyond
+    ``PLANE_DISTANCE_RANGE_M``, as torch expressions of x: the metric's value to float precision,
+    with the surface normal as gradient. Farther points take the grid's value (only its sign and
+    direction matter there). The 2 mm grid alone blurs parts thinner than a few voxels (pens,
+    trigger blades): it agrees with the metric's sign on 98.5–99.6 % of points within 6 mm of the
+    surface, this on all of them.
+    """
+
+    def __init__(self, shape: "ObjectShape", dtype=None, device="cpu"):
+        import torch
+
+        self.shape = shape
+        self.grid = GridSDF(*shape.grid(), dtype=dtype, device=device)
+        self.points = torch.as_tensor(shape.points, dtype=self.grid.values.dtype, device=device)
+        self.normals = torch.as_tensor(shape.normals, dtype=self.grid.values.dtype, device=device)
+
+    def normals_at(self, x: "torch.Tensor") -> "torch.Tensor":
+        """Outward normals [..., 3] of the surface samples nearest to x (constants: no gradient)."""
+        import torch
+
+        _, idx = self.shape.tree.query(x.detach().reshape(-1, 3).cpu().double().numpy(), workers=1)
+        return self.normals[torch.as_tensor(idx, device=x.device)].reshape(x.shape)
+
+    def __call__(self, x: "torch.Tensor") -> "torch.Tensor":
+        import torch
+
+        flat = x.reshape(-1, 3)
+        dist, idx = self.shape.tree.query(flat.detach().cpu().double().numpy(), distance_upper_bound=GRID_FAR_M,
+                                          workers=1)
+        band = np.isfinite(dist)
+        out = self.grid(flat)
+        if band.any():
+            rows = torch.as_tensor(np.flatnonzero(band), device=flat.device)
+            xb = flat[rows]
+            nearest = torch.as_tensor(idx[band], device=flat.device)
+            p, n = self.points[nearest], self.normals[nearest]
+            plane = ((p - xb) * n).sum(-1)
+            on_plane = torch.as_tensor(dist[band] < PLANE_DISTANCE_RANGE_M, device=flat.device)
+            value = torch.where(on_plane, plane, torch.sign(plane.detach()) * (p - xb).norm(dim=-1))
+            out = out.index_put((rows,), value)
+        return out.reshape(x.shape[:-1])
 
 
 class GridSDF:

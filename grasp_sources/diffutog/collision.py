@@ -16,7 +16,7 @@ away. A grasp stops moving once its penetration is under 1 mm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -25,23 +25,7 @@ from dextog_gym.hand.batch import HandBatch
 from dextog_gym.metrics.constraints import penetration, self_penetration  # noqa: F401 (re-exported)
 
 STEPS = 200  # the paper's 200 optimisation steps at inference
-JOINT_LR = 0.01
-TRANS_LR = 1e-3
-DONE_PEN_M = 0.001
-# The wrist may back out at most this far: Adam's steps are ~lr each whatever the gradient, so an
-# unbounded translation drifted 5 cm through a thin stapler arm in a test (metric pen 7.6 cm).
-MAX_SHIFT_M = 0.01
 SPEN_WEIGHT = 10.0
-# Contact keeping (specs §4.5's contact term, applied to the handling): a pad that starts within
-# KEEP_RADIUS_M of the surface is pulled back whenever it is more than CONTACT_MARGIN_M outside.
-# Without it the push-out lifts fingers off (DiffuTOG's first handling: Q1 0.017 on seen objects).
-# Weight 1, measured on 80 samples of a mid-training model (16 on one object per task; metric figures):
-# push-out only: η_f 76 %, Q1 (zeroed at pen ≥ 0.5 cm) 0.004, 0.3 pads in contact; weight 1: 74 %, 0.017,
-# 1.5 pads; weight 3: 61 %, 0.014, 1.9 pads; weight 10: 59 %, 0.021, 2.3 pads. Stronger pulls keep more
-# pads but drag other links into the object.
-KEEP_RADIUS_M = 0.02
-CONTACT_MARGIN_M = 0.002
-CONTACT_WEIGHT = 1.0
 HAND_SURFACE_POINTS = 512
 # φ_H at object points is ~60% of a step's cost (fwd+bwd): each grasp works on the OBJECT_POINTS of the
 # metric's 2,000 (metrics.grasp_quality.OBJECT_POINTS) deepest in or nearest to its hand, re-picked every
@@ -49,6 +33,48 @@ HAND_SURFACE_POINTS = 512
 # keeping, the metric's penetration stayed at 0.6–1.1 cm while the handling believed 0.1 cm.
 OBJECT_POINTS = 256
 REPICK_EVERY = 10
+
+
+@dataclass(frozen=True)
+class HandlingConfig:
+    """The handling's objective and optimiser; ``FIRST`` is the first shipped one, kept for the ablation.
+
+    Contact keeping (specs §4.5's contact term applied to the handling): a pad that starts within
+    ``keep_radius_m`` of the surface is pulled back whenever it is more than ``contact_margin_m``
+    outside. Without it the push-out lifts fingers off (first handling without it: Q1 0.017 on seen
+    objects). ``max_shift_m`` bounds the wrist's translation: Adam's steps are ~lr each whatever the
+    gradient, so an unbounded translation drifted 5 cm through a thin stapler arm in a test.
+    """
+
+    steps: int = STEPS
+    joint_lr: float = 0.01
+    trans_lr: float = 1e-3
+    # Wrist rotation: axis-angle about the wrist, R0·exp([ω]×) (matrix_exp: Rodrigues' formula has no
+    # gradient at ω = 0, so the rotation would never leave it). rot_lr in radians per step; 0: fixed.
+    rot_lr: float = 0.0
+    max_shift_m: float = 0.01
+    max_turn_rad: float = 0.0
+    done_pen_m: float = 0.001  # a grasp stops once penetration and pad gap are both under this
+    keep_radius_m: float = 0.02
+    contact_margin_m: float = 0.002
+    contact_weight: float = 1.0
+    exact_sdf: bool = False  # the metric's φ_O (objects.shape.NearestSDF) instead of the 2 mm grid
+    # Force closure of the kept pads (DexGraspNet's E_fc): ‖Σ n_i‖² + ‖λ_τ Σ x_i × n_i‖², n_i the outward
+    # normal at pad i's nearest surface point, λ_τ = 10 m⁻¹ as in Q1. Zero when the pads' normal forces
+    # balance, so it turns pads toward opposition, which Q1 measures. Needs ``exact_sdf`` (normals).
+    closure_weight: float = 0.0
+    # Wrap: each hand link whose nearest sample starts within ``keep_radius_m`` of the surface is pulled
+    # back to within ``wrap_margin_m`` of it. Q1 counts one contact per link within 1 cm (metrics §1.1),
+    # so links that stay near the surface while the fingers back out keep their wrenches.
+    wrap_weight: float = 0.0
+    wrap_margin_m: float = 0.003
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+FIRST = HandlingConfig()
+DEFAULT = FIRST
 
 _hand_cache: dict[tuple[int, str], HandBatch] = {}
 
@@ -69,58 +95,99 @@ class CollisionResult:
     pen_after_m: np.ndarray  # [B]
     steps_run: int
     pads_kept: np.ndarray  # [B] pads held on the surface (0 without contact keeping)
-    gap_before_m: np.ndarray  # [B] largest distance of a kept pad beyond CONTACT_MARGIN_M
+    gap_before_m: np.ndarray  # [B] largest distance of a kept pad beyond the contact margin
     gap_after_m: np.ndarray  # [B]
 
 
-def resolve_collisions(shape, rot: np.ndarray, trans: np.ndarray, joints: np.ndarray, steps: int = STEPS,
+def resolve_collisions(shape, rot: np.ndarray, trans: np.ndarray, joints: np.ndarray, steps: int | None = None,
                        hand_points: int = HAND_SURFACE_POINTS, contact_keeping: bool = True,
-                       device: str = "cpu") -> CollisionResult:
-    """Optimise joints and wrist translation of grasps on ``shape`` (ObjectShape) out of penetration.
+                       device: str = "cpu", config: HandlingConfig = DEFAULT) -> CollisionResult:
+    """Optimise joints and wrist pose of grasps on ``shape`` (ObjectShape) out of penetration.
 
     ``contact_keeping``: pads the sample brought near the surface are held on it (``contact_energy``),
-    so pushing a finger out of the object does not also take it off the object.
+    so pushing a finger out of the object does not also take it off the object. ``steps`` overrides
+    ``config.steps``.
     """
+    from dextog_gym.grasp_sources.isf.rotations import skew
     from dextog_gym.metrics.grasp_quality import metric_object_points
 
+    cfg = config
+    steps = cfg.steps if steps is None else steps
     hand = _hand(hand_points, device)
-    sdf = shape.torch_sdf(dtype=torch.float32, device=device)
+    sdf = shape.torch_sdf(dtype=torch.float32, device=device, exact=cfg.exact_sdf)
     as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)
     obj = as_t(metric_object_points(shape))[None]  # the points the penetration metric checks
-    r, t0 = as_t(rot), as_t(trans)
+    r0, t0 = as_t(rot), as_t(trans)
     q = as_t(joints).clone().requires_grad_(True)
     dt = torch.zeros_like(t0, requires_grad=True)
-    opt = torch.optim.Adam([{"params": [q], "lr": JOINT_LR}, {"params": [dt], "lr": TRANS_LR}])
+    dw = torch.zeros_like(t0, requires_grad=True)
+    groups = [{"params": [q], "lr": cfg.joint_lr}, {"params": [dt], "lr": cfg.trans_lr}]
+    if cfg.rot_lr > 0:
+        groups.append({"params": [dw], "lr": cfg.rot_lr})
+    opt = torch.optim.Adam(groups)
+    pose = lambda rows: (r0[rows] @ torch.linalg.matrix_exp(skew(dw[rows])) if cfg.rot_lr > 0 else r0[rows], t0[rows] + dt[rows])
+    everything = slice(None)
     with torch.no_grad():
-        _, pen0, _ = penetration(hand, sdf, obj, r, t0, q)
-        keep = kept_pads(hand, sdf, r, t0, q) if contact_keeping else torch.zeros(len(q), 5, dtype=torch.bool, device=device)
-        gap0 = contact_gap(hand, sdf, r, t0, q, keep)
-    active = (pen0 >= DONE_PEN_M) | (gap0 >= DONE_PEN_M)
+        _, pen0, _, link_phi0 = _penetration(hand, sdf, obj, r0, t0, q)
+        keep = kept_pads(hand, sdf, r0, t0, q, cfg) if contact_keeping else torch.zeros(len(q), 5, dtype=torch.bool, device=device)
+        gap0 = contact_gap(hand, sdf, r0, t0, q, keep, cfg)
+        wrap = link_phi0.abs() < cfg.keep_radius_m  # [B, links] links that start near the surface
+    active = (pen0 >= cfg.done_pen_m) | (gap0 >= cfg.done_pen_m)
     ran = 0
     while ran < steps and bool(active.any()):
         if ran % REPICK_EVERY == 0:
-            near = nearest_object_points(hand, obj, r, t0 + dt.detach(), q.detach())
+            with torch.no_grad():
+                near = nearest_object_points(hand, obj, *pose(everything), q.detach())
         idx = torch.nonzero(active).squeeze(1)  # only grasps not yet done cost anything
         opt.zero_grad(set_to_none=True)
-        energy, pen, frames = penetration(hand, sdf, near[idx], r[idx], t0[idx] + dt[idx], q[idx])
-        pull, gap = contact_energy(hand, sdf, r[idx], t0[idx] + dt[idx], q[idx], keep[idx])
-        still = (pen.detach() >= DONE_PEN_M) | (gap.detach() >= DONE_PEN_M)
+        r, t = pose(idx)
+        energy, pen, frames, link_phi = _penetration(hand, sdf, near[idx], r, t, q[idx])
+        pull, gap = contact_energy(hand, sdf, r, t, q[idx], keep[idx], cfg)
+        still = (pen.detach() >= cfg.done_pen_m) | (gap.detach() >= cfg.done_pen_m)
+        energy = energy + SPEN_WEIGHT * self_penetration(hand, frames) + cfg.contact_weight * pull
+        if cfg.wrap_weight > 0:
+            loose = torch.relu(-link_phi - cfg.wrap_margin_m) * wrap[idx]
+            energy = energy + cfg.wrap_weight * loose.sum(1)
+            still = still | (loose.detach().amax(1) >= cfg.done_pen_m)
         active[idx[~still]] = False
-        energy = (energy + SPEN_WEIGHT * self_penetration(hand, frames) + CONTACT_WEIGHT * pull) * still
+        if cfg.closure_weight > 0:
+            energy = energy + cfg.closure_weight * closure_energy(hand, sdf, r, t, q[idx], keep[idx])
+        energy = energy * still
         energy.sum().backward()
-        keep_q, keep_t = q.detach().clone(), dt.detach().clone()
+        keep_q, keep_t, keep_w = q.detach().clone(), dt.detach().clone(), dw.detach().clone()
         opt.step()
         ran += 1
         with torch.no_grad():  # finished grasps stay put (Adam's momentum would still move them)
             q.copy_(torch.where(active[:, None], torch.maximum(torch.minimum(q, hand.upper), hand.lower), keep_q))
-            shifted = dt * (MAX_SHIFT_M / dt.norm(dim=1, keepdim=True).clamp_min(MAX_SHIFT_M))
-            dt.copy_(torch.where(active[:, None], shifted, keep_t))
+            dt.copy_(torch.where(active[:, None], _bounded(dt, cfg.max_shift_m), keep_t))
+            dw.copy_(torch.where(active[:, None], _bounded(dw, cfg.max_turn_rad), keep_w))
     with torch.no_grad():
-        _, pen1, _ = penetration(hand, sdf, obj, r, t0 + dt, q)
-        gap1 = contact_gap(hand, sdf, r, t0 + dt, q, keep)
+        r1, t1 = pose(everything)
+        _, pen1, _ = penetration(hand, sdf, obj, r1, t1, q)
+        gap1 = contact_gap(hand, sdf, r1, t1, q, keep, cfg)
     host = lambda v: v.detach().cpu().numpy().astype(float)
-    return CollisionResult(rot, host(t0 + dt), host(q), host(pen0), host(pen1), ran, host(keep.sum(1)), host(gap0),
+    return CollisionResult(host(r1), host(t1), host(q), host(pen0), host(pen1), ran, host(keep.sum(1)), host(gap0),
                            host(gap1))
+
+
+def _penetration(hand: HandBatch, sdf, obj_pts, rot, trans, q):
+    """``constraints.penetration`` plus each link's largest φ_O [B, links] (its sample nearest the surface)."""
+    frames, _ = hand.link_frames(q, rot, trans)
+    phi_o = sdf(hand.surface(frames))  # [B, S]
+    phi_h = hand.hand_sdf(frames, obj_pts.expand(q.shape[0], -1, -1))
+    energy = torch.relu(phi_o).sum(1) + torch.relu(phi_h).sum(1)
+    pen = torch.maximum(phi_o.amax(1), phi_h.amax(1)).clamp_min(0)
+    links = hand.link_index.to(phi_o.device).expand(len(q), -1)
+    link_phi = torch.full((len(q), len(hand.link_names)), -1.0, dtype=phi_o.dtype, device=phi_o.device)
+    link_phi = link_phi.scatter_reduce(1, links, phi_o, reduce="amax", include_self=False)
+    return energy, pen, frames, link_phi
+
+
+def _bounded(v: torch.Tensor, limit: float) -> torch.Tensor:
+    """Rows of v scaled back to norm ``limit`` where longer (0 where the limit is 0)."""
+    if limit <= 0:
+        return torch.zeros_like(v)
+    return v * (limit / v.norm(dim=1, keepdim=True).clamp_min(limit))
 
 
 @torch.no_grad()
@@ -138,18 +205,28 @@ def nearest_object_points(hand: HandBatch, obj: torch.Tensor, rot, trans, q, k: 
     return torch.cat(out)
 
 
-def kept_pads(hand: HandBatch, sdf, rot, trans, q) -> torch.Tensor:
-    """[B, 5] pads within KEEP_RADIUS_M of the surface (either side): the contacts the sample meant."""
+def kept_pads(hand: HandBatch, sdf, rot, trans, q, cfg: HandlingConfig = DEFAULT) -> torch.Tensor:
+    """[B, 5] pads within ``keep_radius_m`` of the surface (either side): the contacts the sample meant."""
     pads, _ = hand.pads(q, rot, trans)
-    return sdf(pads).abs() < KEEP_RADIUS_M
+    return sdf(pads).abs() < cfg.keep_radius_m
 
 
-def contact_energy(hand: HandBatch, sdf, rot, trans, q, keep) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Σ over kept pads of [distance outside the surface − CONTACT_MARGIN_M]₊ [B], its max [B]) in metres."""
+def contact_energy(hand: HandBatch, sdf, rot, trans, q, keep,
+                   cfg: HandlingConfig = DEFAULT) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ over kept pads of [distance outside the surface − margin]₊ [B], its max [B]) in metres."""
     pads, _ = hand.pads(q, rot, trans)
-    off = torch.relu(-sdf(pads) - CONTACT_MARGIN_M) * keep
+    off = torch.relu(-sdf(pads) - cfg.contact_margin_m) * keep
     return off.sum(1), off.amax(1)
 
 
-def contact_gap(hand: HandBatch, sdf, rot, trans, q, keep) -> torch.Tensor:
-    return contact_energy(hand, sdf, rot, trans, q, keep)[1]
+def closure_energy(hand: HandBatch, sdf, rot, trans, q, keep) -> torch.Tensor:
+    """[B] ‖Σ_i n_i‖² + ‖10 Σ_i x_i × n_i‖² over kept pads (x_i pad centre, n_i nearest outward normal)."""
+    pads, _ = hand.pads(q, rot, trans)
+    normals = sdf.normals_at(pads) * keep[..., None]
+    force = normals.sum(1)
+    torque = 10.0 * torch.linalg.cross(pads, normals, dim=-1).sum(1)
+    return (force**2).sum(1) + (torque**2).sum(1)
+
+
+def contact_gap(hand: HandBatch, sdf, rot, trans, q, keep, cfg: HandlingConfig = DEFAULT) -> torch.Tensor:
+    return contact_energy(hand, sdf, rot, trans, q, keep, cfg)[1]

@@ -110,8 +110,13 @@ def _handle(raw: Grasps, asset, contact_keeping: bool = True) -> Grasps:
     seconds = time.perf_counter() - t0
     extras = {"pen_before_cm": 100 * res.pen_before_m, "pen_after_cm": 100 * res.pen_after_m,
               "pads_kept": res.pads_kept.astype(np.int8)}
-    return raw.replace(positions=res.trans, joints=res.joints, extras=extras,
-                       provenance={**raw.provenance, "collision_handling": True, "collision_seconds": seconds})
+    from dextog_gym.hand.transforms import matrices_to_quats_wxyz
+
+    from dextog_gym.grasp_sources.diffutog.collision import DEFAULT
+
+    return raw.replace(positions=res.trans, quats_wxyz=matrices_to_quats_wxyz(res.rot), joints=res.joints, extras=extras,
+                       provenance={**raw.provenance, "collision_handling": True, "collision_seconds": seconds,
+                                   "handling": DEFAULT.to_json()})
 
 
 def _merge(parts: list[Grasps], extra: dict) -> Grasps:

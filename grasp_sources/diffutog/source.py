@@ -148,7 +148,9 @@ class DiffuTogSource:
                                      steps=self.collision_steps if self.collision_steps is not None else STEPS,
                                      contact_keeping=self.contact_keeping, device=device)
             t_coll = time.perf_counter() - t1
-            positions, joints = res.trans, res.joints
+            from dextog_gym.hand.transforms import matrices_to_quats_wxyz
+
+            positions, joints, quats = res.trans, res.joints, matrices_to_quats_wxyz(res.rot)
             extras = {"pen_before_cm": 100 * res.pen_before_m, "pen_after_cm": 100 * res.pen_after_m,
                       "pads_kept": res.pads_kept.astype(np.int8)}
             stats = {"pen_before_cm": float(extras["pen_before_cm"].mean()),
@@ -159,4 +161,8 @@ class DiffuTogSource:
                       "model": self.model_path.name, "model_sha256": digest, "model_steps": doc.get("steps"),
                       "collision_handling": self.collision_handling, "hand_encoder": model.config.hand_encoder,
                       "contact_keeping": self.collision_handling and self.contact_keeping}
+        if self.collision_handling:
+            from dextog_gym.grasp_sources.diffutog.collision import DEFAULT
+
+            provenance["handling"] = DEFAULT.to_json()
         return Grasps.from_arrays(obj.id, task, positions, quats, joints, extras, provenance)

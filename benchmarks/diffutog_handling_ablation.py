@@ -19,11 +19,17 @@ import time
 import numpy as np
 
 # Each row changes one thing from the row before it (the first is the handling first shipped).
+_EXACT = {"exact_sdf": True}
+_TURN = {**_EXACT, "rot_lr": 0.002, "max_turn_rad": 0.175}
+_SHIFT = {**_TURN, "max_shift_m": 0.02}
+_WRAP = {**_SHIFT, "wrap_weight": 0.3, "wrap_margin_m": 0.006}
 ROWS: list[tuple[str, dict]] = [
     ("first handling (grid φ_O)", {}),
-    ("+ exact φ_O", {"exact_sdf": True}),
-    ("+ wrist turns (≤ 10°)", {"exact_sdf": True, "rot_lr": 0.002, "max_turn_rad": 0.175}),
-    ("+ wrist shifts ≤ 2 cm", {"exact_sdf": True, "rot_lr": 0.002, "max_turn_rad": 0.175, "max_shift_m": 0.02}),
+    ("+ exact φ_O", _EXACT),
+    ("+ wrist turns (≤ 10°)", _TURN),
+    ("+ wrist shifts ≤ 2 cm", _SHIFT),
+    ("+ link wrap (0.3, 6 mm): shipped", _WRAP),
+    ("+ pad force closure 0.1 (dropped)", {**_WRAP, "closure_weight": 0.1}),
 ]
 
 

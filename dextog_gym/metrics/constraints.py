@@ -100,12 +100,16 @@ class ConstraintEvaluator:
     hand_points: int = 256
     object_points: int = 512
     contact_keeping: bool = True
+    exact_sdf: bool = False  # the metric's φ_O (objects.shape.NearestSDF) instead of the 2 mm grid
+    # Links in touch: −w · (links whose nearest sample is within 1 cm of the surface, the metric's
+    # contact test). A count, not differentiable: the guided sampler needs forward values only.
+    link_contact_weight: float = 0.0
 
     def __post_init__(self) -> None:
         from dextog_gym.metrics.grasp_quality import metric_object_points
 
         self.hand = HandBatch(n_points=self.hand_points, dtype=torch.float32, device=self.device)
-        self.sdf = self.shape.torch_sdf(dtype=torch.float32, device=self.device)
+        self.sdf = self.shape.torch_sdf(dtype=torch.float32, device=self.device, exact=self.exact_sdf)
         pts = np.asarray(metric_object_points(self.shape))[: self.object_points]
         self.obj = torch.as_tensor(pts, dtype=torch.float32, device=self.device)[None]
         self.evaluations = 0  # poses scored so far (Table 4's "constraint evaluations")
@@ -123,11 +127,19 @@ class ConstraintEvaluator:
         phi_h = self.hand.hand_sdf(frames, self.obj.expand(len(q), -1, -1))
         pen = torch.maximum(phi_o.amax(1), phi_h.amax(1)).clamp_min(0)
         gap = torch.relu(pad_gap(self.hand, self.sdf, rot, trans, q) - CONTACT_SLACK_M).sum(1)
-        return {"pen_cm": 100 * pen, "sum_cm": 100 * torch.relu(phi_o).sum(1),
-                "self_cm": 100 * self_penetration(self.hand, frames), "joints_rad": joints, "gap_cm": 100 * gap}
+        out = {"pen_cm": 100 * pen, "sum_cm": 100 * torch.relu(phi_o).sum(1),
+               "self_cm": 100 * self_penetration(self.hand, frames), "joints_rad": joints, "gap_cm": 100 * gap}
+        if self.link_contact_weight:
+            links = self.hand.link_index.to(phi_o.device).expand(len(q), -1)
+            nearest = torch.full((len(q), len(self.hand.link_names)), -1.0, dtype=phi_o.dtype, device=phi_o.device)
+            nearest = nearest.scatter_reduce(1, links, phi_o, reduce="amax", include_self=False)
+            out["links_in_touch"] = (nearest > -CONTACT_SLACK_M).sum(1).to(phi_o.dtype)
+        return out
 
     def cost(self, rot: torch.Tensor, trans: torch.Tensor, q_raw: torch.Tensor) -> torch.Tensor:
         """c [B] = 10·pen + Σ_h[φ_O]₊ + P_sc + 10·J (+ 0.5·pad gap), all lengths in cm."""
         t = self.terms(rot, trans, q_raw)
         c = PEN_WEIGHT * t["pen_cm"] + t["sum_cm"] + t["self_cm"] + JOINT_WEIGHT * t["joints_rad"]
+        if self.link_contact_weight:
+            c = c - self.link_contact_weight * t["links_in_touch"]
         return c + CONTACT_WEIGHT * t["gap_cm"] if self.contact_keeping else c

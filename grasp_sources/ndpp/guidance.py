@@ -75,6 +75,7 @@ class GuidanceConfig:
 @dataclass
 class GuidanceStats:
     network_calls: int = 0  # rows passed through eps_fn
+    network_batches: int = 0  # calls of eps_fn (each on many rows)
     cost_calls: int = 0  # rows passed through cost_fn
     refreshes: int = 0  # calls that drew fresh candidates (for some or all grasps)
     refreshed_rows: int = 0  # grasps that got fresh candidates, summed over steps
@@ -115,7 +116,19 @@ class GuidedSampler:
     # -- counted calls -------------------------------------------------------------------------
     def _eps(self, x: torch.Tensor, t: int) -> torch.Tensor:
         self.stats.network_calls += len(x)
+        self.stats.network_batches += 1
         return self.eps_fn(x, t)
+
+    def _eps_together(self, parts: list[tuple[torch.Tensor, int]]) -> list[torch.Tensor]:
+        """ε̂ of several (rows, level) groups in one network call when ``eps_fn`` takes a level per row
+        (``eps_fn.per_row_steps``); otherwise one call per group."""
+        if len(parts) == 1 or not getattr(self.eps_fn, "per_row_steps", False):
+            return [self._eps(x, t) for x, t in parts]
+        x = torch.cat([p for p, _ in parts])
+        steps = torch.cat([torch.full((len(p),), t, dtype=torch.long, device=x.device) for p, t in parts])
+        self.stats.network_calls += len(x)
+        self.stats.network_batches += 1
+        return list(self.eps_fn(x, steps).split([len(p) for p, _ in parts]))
 
     def _cost(self, x0: torch.Tensor) -> torch.Tensor:
         self.stats.cost_calls += len(x0)
@@ -152,15 +165,27 @@ class GuidedSampler:
         return {"states": torch.stack(states, 1), "means": torch.stack(means, 1) if means else y.new_zeros((len(y), 0, y.shape[1])),
                 "level": lvl, "eps": eps, "x0": self.s.tweedie(x, eps, lvl)}
 
-    def _extend(self, chain: dict, gen) -> dict:
-        """Drop the chain's first state and add one transition at its end (one network call per row)."""
+    def _transition(self, chain: dict, gen) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The next state of every chain's end (its mean, the state), None when the chains reached level 0."""
+        lvl, x = chain["level"], chain["states"][:, -1]
+        if lvl == 0:
+            return None
+        mu = self.s.mean(x, chain["eps"], lvl, self.cfg.clip)
+        return mu, mu + math.sqrt(self.s.var[lvl]) * self._randn(x.shape, x, gen)
+
+    def _extend(self, chain: dict, gen, ahead: tuple | None = None) -> dict:
+        """Drop the chain's first state and add one transition at its end (one network call per row).
+
+        ``ahead``: that transition (mean, state, ε̂ there), already run together with the step's own call."""
         states, means = chain["states"][:, 1:], chain["means"][:, 1:]
-        lvl, x, eps = chain["level"], chain["states"][:, -1], chain["eps"]
+        lvl, eps = chain["level"], chain["eps"]
         if lvl > 0:
-            mu = self.s.mean(x, eps, lvl, self.cfg.clip)
-            x = mu + math.sqrt(self.s.var[lvl]) * self._randn(x.shape, x, gen)
+            if ahead is None:
+                mu, x = self._transition(chain, gen)
+                eps = self._eps(x, lvl - 1)
+            else:
+                mu, x, eps = ahead
             lvl -= 1
-            eps = self._eps(x, lvl)
             states = torch.cat([states, x[:, None]], 1)
             means = torch.cat([means, mu[:, None]], 1)
             return {"states": states, "means": means, "level": lvl, "eps": eps, "x0": self.s.tweedie(x, eps, lvl)}
@@ -180,7 +205,7 @@ class GuidedSampler:
         self.stats.refreshed_rows += b
         return noise, self._log_weights(chain["cost"]), chain
 
-    def _reuse(self, chain: dict, mu: torch.Tensor, sigma: float, level: int, gen):
+    def _reuse(self, chain: dict, mu: torch.Tensor, sigma: float, level: int, gen, ahead: tuple | None = None):
         """Operations 2–5 of the amortized look-ahead; grasps whose chains went stale get fresh ones."""
         b, d = mu.shape
         m = self.cfg.candidates
@@ -193,7 +218,7 @@ class GuidedSampler:
         if bool(stale.all()):
             return self._fresh(mu, sigma, level, gen)
         age = chain["age"] + 1
-        chain = self._extend(chain, gen)
+        chain = self._extend(chain, gen, ahead)
         chain["age"] = age
         chain["cost"] = self._cost(chain["x0"]).reshape(b, m)
         noise = (y - mu[:, None]) / sigma
@@ -229,8 +254,17 @@ class GuidedSampler:
         b, d = x_t.shape
         m = self.cfg.candidates
         x, chain = x_t, None
+        age_limit = self.cfg.refresh_every or max(self.cfg.lookahead, 1)
         for t in reversed(range(self.s.timesteps)):
-            eps = self._eps(x, t)
+            ahead = None
+            reusable = (self.cfg.variant == "amortized" and chain is not None and chain["states"].shape[1] > 1 and
+                        t > 0 and t - 1 < self.cfg.window * self.s.timesteps and not bool((chain["age"] >= age_limit).all()))
+            step = self._transition(chain, gen) if reusable else None
+            if step is not None:  # the chains' next transition rides along with this step's own call
+                eps, eps_ahead = self._eps_together([(x, t), (step[1], chain["level"] - 1)])
+                ahead = (*step, eps_ahead)
+            else:
+                eps = self._eps(x, t)
             mu = self.s.mean(x, eps, t, self.cfg.clip)
             if t == 0:
                 return mu
@@ -240,7 +274,7 @@ class GuidedSampler:
                 continue
             self.stats.guided_steps += 1
             if self.cfg.variant == "amortized" and chain is not None and chain["states"].shape[1] > 1:
-                noise, logw, chain = self._reuse(chain, mu, sigma, t - 1, gen)
+                noise, logw, chain = self._reuse(chain, mu, sigma, t - 1, gen, ahead)
             else:
                 noise, logw, chain = self._fresh(mu, sigma, t - 1, gen)
             w = torch.softmax(logw, dim=1)  # [B, M]

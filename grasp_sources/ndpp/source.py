@@ -26,19 +26,20 @@ DEFAULT_BATCH = 16
 # (0.81 cm, 40 %), and so did guiding only the last 30 % of the steps (0.66 cm, 29 %). The contact weight
 # was then set to 0.1 (metrics/constraints.py).
 GUIDANCE = ("optimal_control", "surrogate_gradient", "finite_difference")
+EVALUATOR: dict[str, Any] = {}  # ConstraintEvaluator options beyond contact keeping
 DEFAULTS = {"candidates": 8, "lookahead": 4, "temperature": 0.5, "window": 0.6, "variant": "amortized"}
 
 
 class GraspCost:
     """c(x̂₀) for grasp vectors [N, 33] on one object: decode (joints unclipped, for J) and score."""
 
-    def __init__(self, shape, device: str, contact_keeping: bool = True) -> None:
+    def __init__(self, shape, device: str, contact_keeping: bool = True, **evaluator: Any) -> None:
         import torch
 
         from dextog_gym.grasp_sources.diffutog.representation import JOINT_DIMS, POS_DIMS, POS_SCALE_M, TorchDecoder
         from dextog_gym.metrics.constraints import ConstraintEvaluator
 
-        self.evaluator = ConstraintEvaluator(shape, device=device, contact_keeping=contact_keeping)
+        self.evaluator = ConstraintEvaluator(shape, device=device, contact_keeping=contact_keeping, **evaluator)
         self.decoder = TorchDecoder(torch.float32, device)
         self.joint_dims, self.pos_dims, self.pos_scale = JOINT_DIMS, POS_DIMS, POS_SCALE_M
 
@@ -55,7 +56,12 @@ class GraspCost:
 
 
 class ConditionedEps:
-    """ε̂(x, t) of a DiffuTOG model for one object and sentence, for any number of rows (B or B·M)."""
+    """ε̂(x, t) of a DiffuTOG model for one object and sentence, for any number of rows (B or B·M).
+
+    ``t`` is one level or a level per row: the guided sampler runs a step's own rows and its look-ahead
+    chains' rows in one call."""
+
+    per_row_steps = True
 
     def __init__(self, model, text, obj_feat) -> None:
         self.model, self.text, self.obj_feat = model, text, obj_feat
@@ -64,7 +70,7 @@ class ConditionedEps:
         import torch
 
         n = len(x)
-        steps = torch.full((n,), t, device=x.device, dtype=torch.long)
+        steps = t if isinstance(t, torch.Tensor) else torch.full((n,), t, device=x.device, dtype=torch.long)
         return self.model(x, steps, self.text.expand(n, -1), self.obj_feat.expand(n, -1))
 
 
@@ -75,7 +81,8 @@ class NdppSource:
                  lookahead: int = DEFAULTS["lookahead"], temperature: float | str = DEFAULTS["temperature"],
                  window: float = DEFAULTS["window"], variant: str = DEFAULTS["variant"],
                  contact_keeping: bool = True, batch: int = DEFAULT_BATCH, device: str = "auto",
-                 text: str | None = None, refresh_every: int | None = None, guidance: str = "optimal_control") -> None:
+                 text: str | None = None, refresh_every: int | None = None, guidance: str = "optimal_control",
+                 evaluator: dict[str, Any] | None = None) -> None:
         """``DEFAULTS`` (the shipped sets' settings) were chosen on 8 grasps × 5 objects (README "NDPP-Grasp")."""
         from dextog_gym.grasp_sources.diffutog.language import check_text
         from dextog_gym.grasp_sources.diffutog.source import shipped_model_path
@@ -99,12 +106,13 @@ class NdppSource:
             raise ValueError(f"batch must be a positive integer, got {batch!r}")
         self.model_path = Path(model) if model is not None else shipped_model_path(True)
         self.contact_keeping = contact_keeping
+        self.evaluator = dict(EVALUATOR if evaluator is None else evaluator)
         self.batch = batch
         self.device = device
         self.text = check_text(text) if text is not None else None
         self.last_stats: dict[str, Any] = {}
         self.serves_shipped = (model is None and text is None and contact_keeping and guidance == "optimal_control" and
-                               self.config == GuidanceConfig(**DEFAULTS))
+                               self.config == GuidanceConfig(**DEFAULTS) and self.evaluator == EVALUATOR)
 
     def fixed_grasps(self, obj: ObjectAsset, task: str) -> tuple[Grasps, str] | None:
         """The object's shipped set (this source's defaults) in file order; other settings sample live."""
@@ -137,12 +145,12 @@ class NdppSource:
         model, doc, digest = _load(self.model_path, device)
         emb = torch.as_tensor(TextEncoder().embed([sentence]), device=device)
         cloud = torch.as_tensor(object_cloud(obj), device=device)[None]
-        cost = GraspCost(object_shape(obj), device, self.contact_keeping)
+        cost = GraspCost(object_shape(obj), device, self.contact_keeping, **self.evaluator)
         seed = int(rng.integers(2**63 - 1))
         gen = torch.Generator(device=device).manual_seed(seed)
         schedule = Schedule(CosineSchedule(model.config.timesteps).betas)
         t0 = time.perf_counter()
-        xs, net, evals = [], 0, 0
+        xs, net, evals, batches = [], 0, 0, 0
         with torch.no_grad():
             eps = ConditionedEps(model, emb, model.encode_object(cloud))
             for start in range(0, n, self.batch):
@@ -152,6 +160,7 @@ class NdppSource:
                 x_t = torch.randn(b, model.out.out_features, device=device, generator=gen)
                 xs.append(sampler.sample(x_t, gen).cpu().numpy())
                 net += sampler.stats.network_calls
+                batches += getattr(sampler.stats, "network_batches", 0)
                 evals += sampler.stats.cost_calls
         if device.startswith("cuda"):
             torch.cuda.synchronize()
@@ -160,10 +169,11 @@ class NdppSource:
         positions, quats, joints = decode_numpy(x)
         per = max(n, 1)
         self.last_stats = {"text": sentence, "n": n, "device": device, "ms_per_grasp": 1000 * seconds / per,
-                           "network_calls_per_grasp": net / per, "cost_calls_per_grasp": evals / per}
+                           "network_calls_per_grasp": net / per, "cost_calls_per_grasp": evals / per,
+                           "network_batches": batches}
         provenance = {"source": self.name, "version": 1, "seed": seed, "text": sentence, "model": self.model_path.name,
                       "model_sha256": digest, "model_steps": doc.get("steps"), "guidance": self.guidance,
                       "guidance_config": vars(self.gradient_config or self.config).copy(),
-                      "contact_keeping": self.contact_keeping, "seconds": seconds, "grasps": n, "device": device,
+                      "contact_keeping": self.contact_keeping, "evaluator": dict(self.evaluator), "seconds": seconds, "grasps": n, "device": device,
                       "network_calls_per_grasp": net / per, "cost_calls_per_grasp": evals / per}
         return Grasps.from_arrays(obj.id, task, positions, quats, joints, {}, provenance)

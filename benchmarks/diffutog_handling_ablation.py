@@ -60,6 +60,18 @@ def _figures(grasps, config, contact_keeping: bool = True) -> dict:
             "depth": 100 * float(np.concatenate(depth).mean()) if depth else float("nan")}
 
 
+def _training_grasps(grasps, per_object: int):
+    """The first ``per_object`` shipped rule grasps of the same objects: what the model learned from."""
+    from dextog_gym.grasp_sources.shipped import grasp_path
+    from dextog_gym.grasps import Grasps
+
+    parts = []
+    for oid in grasps.object_ids:
+        rule = Grasps.load(grasp_path("rule", oid))
+        parts.append(rule.select(np.arange(min(per_object, len(rule)))))
+    return Grasps.concat(parts)
+
+
 def _cells(f: dict | None) -> str:
     if f is None:
         return "– | – | –"
@@ -98,6 +110,9 @@ def main() -> None:
     print("| handling | seen Q1 ↑ | seen pen (cm) ↓ | seen η_f ↑ | unseen Q1 ↑ | unseen pen (cm) ↓ | unseen η_f ↑ | "
           "pads (seen) | ms/grasp (seen) |")
     print("|---|---|---|---|---|---|---|---|---|")
+    rule = {k: _figures(_training_grasps(v, args.per_object or 16), None) for k, v in sets.items()}
+    print(f"| training grasps (rule sets, same objects) | {_cells(rule['seen'])} | {_cells(rule.get('unseen'))} | "
+          f"{rule['seen']['pads']:.2f} | – |", flush=True)
     raw = {k: _figures(v, None) for k, v in sets.items()}
     print(f"| raw samples (no handling) | {_cells(raw['seen'])} | {_cells(raw.get('unseen'))} | {raw['seen']['pads']:.2f} | 0 |",
           flush=True)

@@ -104,6 +104,9 @@ class ConstraintEvaluator:
     # Links in touch: −w · (links whose nearest sample is within 1 cm of the surface, the metric's
     # contact test). A count, not differentiable: the guided sampler needs forward values only.
     link_contact_weight: float = 0.0
+    # Extra cost per cm of penetration beyond ``pen_limit_cm`` (the metric's 0.5 cm verdict, with room).
+    over_limit_weight: float = 0.0
+    pen_limit_cm: float = 0.4
 
     def __post_init__(self) -> None:
         from dextog_gym.metrics.grasp_quality import metric_object_points
@@ -142,4 +145,6 @@ class ConstraintEvaluator:
         c = PEN_WEIGHT * t["pen_cm"] + t["sum_cm"] + t["self_cm"] + JOINT_WEIGHT * t["joints_rad"]
         if self.link_contact_weight:
             c = c - self.link_contact_weight * t["links_in_touch"]
+        if self.over_limit_weight:
+            c = c + self.over_limit_weight * torch.relu(t["pen_cm"] - self.pen_limit_cm)
         return c + CONTACT_WEIGHT * t["gap_cm"] if self.contact_keeping else c

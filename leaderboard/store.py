@@ -53,8 +53,12 @@ def result_bytes(result: dict[str, Any]) -> bytes:
     return (json.dumps(result, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
-def submit(result: dict[str, Any], db: Path, folder: Path) -> dict[str, Any]:
-    """Store ``result``; returns its entry. Raises ``DuplicateEntryError`` for a result already stored."""
+def submit(result: dict[str, Any], db: Path, folder: Path, replaces: str | None = None) -> dict[str, Any]:
+    """Store ``result``; returns its entry. Raises ``DuplicateEntryError`` for a result already stored.
+
+    ``replaces``: the id of an older entry of the same method and track that this one supersedes (a
+    re-evaluated generator); it leaves the board in the same transaction, so readers see one or the other.
+    """
     data = result_bytes(result)
     digest = hashlib.sha256(data).hexdigest()
     entry_id = digest[:12]
@@ -66,9 +70,19 @@ def submit(result: dict[str, Any], db: Path, folder: Path) -> dict[str, Any]:
         try:
             clash = con.execute("SELECT id, method FROM entries WHERE result_sha256 = ? OR submission_digest = ?",
                                 (digest, result["submission"]["digest"])).fetchone()
-            if clash:
+            if clash and clash[0] != replaces:
                 raise DuplicateEntryError(f"already on the leaderboard as entry {clash[0]} ({clash[1]}): "
                                           "the same result or the same grasp files")
+            old_file = None
+            if replaces is not None:
+                old = con.execute("SELECT method, track, file FROM entries WHERE id = ?", (replaces,)).fetchone()
+                if old is None:
+                    raise ValueError(f"--replaces {replaces}: no such entry")
+                if (old[0], old[1]) != (meta["method"], result["track"]):
+                    raise ValueError(f"--replaces {replaces}: that entry is {old[0]!r} on the {old[1]} track, this result "
+                                     f"is {meta['method']!r} on the {result['track']} track")
+                con.execute("DELETE FROM entries WHERE id = ?", (replaces,))
+                old_file = Path(folder) / old[2]
             row = (entry_id, result["track"], digest, result["submission"]["digest"], meta["method"], meta["link"],
                    float(result["scores"]["ranking_score"]), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    path.name, json.dumps(result["scores"]), json.dumps(meta), json.dumps(result["run"]))
@@ -80,6 +94,8 @@ def submit(result: dict[str, Any], db: Path, folder: Path) -> dict[str, Any]:
             except sqlite3.Error:
                 path.unlink(missing_ok=True)
                 raise
+            if old_file is not None and old_file != path:
+                old_file.unlink(missing_ok=True)
         except BaseException:
             if con.in_transaction:
                 con.execute("ROLLBACK")

@@ -194,6 +194,22 @@ def test_concurrent_submits_lose_nothing_and_admit_each_result_once(evaluated, t
         submit(copy.deepcopy(result) | {"submission": distinct[0][0]["submission"]}, db, folder)
 
 
+def test_a_re_evaluated_entry_replaces_its_old_one_and_only_its_own(evaluated, tmp_path):
+    _, _, result = evaluated
+    db, folder = tmp_path / "lb.sqlite", tmp_path / "subs"
+    old = submit(_variant(result, 1), db, folder)
+    other = submit(_variant(result, 2), db, folder)
+    newer = _variant(result, 1)
+    newer["submission"]["digest"] = "variant-1-re-evaluated"
+    with pytest.raises(ValueError, match="variant 2"):  # another method's entry cannot be replaced
+        submit(newer, db, folder, replaces=other["id"])
+    with pytest.raises(ValueError, match="no such entry"):
+        submit(newer, db, folder, replaces="000000000000")
+    new = submit(newer, db, folder, replaces=old["id"])
+    assert sorted(e["id"] for e in entries(db)) == sorted([other["id"], new["id"]])
+    assert sorted(p.stem for p in folder.glob("*.json")) == sorted([other["id"], new["id"]])
+
+
 def test_render_writes_markdown_and_a_page_for_every_task(evaluated, tmp_path):
     from dextog_gym.leaderboard.render import render
 

@@ -122,6 +122,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("result", type=Path, help="result JSON from `dextog leaderboard evaluate`")
     s.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite store (default: %(default)s)")
     s.add_argument("--folder", type=Path, default=DEFAULT_FOLDER, help="where the JSON copy goes (default: %(default)s)")
+    s.add_argument("--replaces", metavar="ID", help="an older entry of the same method and track that this result "
+                                                    "supersedes (a re-evaluated generator): it leaves the board")
     s.set_defaults(func=run_submit)
 
     r = lsub.add_parser("render", **examples("dextog leaderboard render",
@@ -240,7 +242,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
     result = load_result(args.result)
     check_integrity(result)
-    entry = submit(result, args.db, args.folder)
+    entry = submit(result, args.db, args.folder, replaces=args.replaces)
     print(f"entry {entry['id']}: {entry['method']} — success {100 * entry['ranking_score']:.1f}% "
           f"(residual PPO, overall); stored in {args.db} and {entry['file']}")
     return 0

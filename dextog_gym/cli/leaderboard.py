@@ -126,6 +126,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                     "supersedes (a re-evaluated generator): it leaves the board")
     s.set_defaults(func=run_submit)
 
+    t = lsub.add_parser("paper-table", **examples(
+        "dextog leaderboard paper-table --shape dextog-ii leaderboard/submissions/0b2a6815ff8a.json",
+        "dextog leaderboard paper-table --shape ndpp-2 A.json B.json --out results/ndpp/table_2.md"),
+        help="DexTOG Table II or NDPP Table 2 from result files",
+        description="The papers' tables in their shapes from leaderboard results (success per task under the "
+                    "reference verifiers with n and intervals; overall success, Q1, penetration, η_f, ms/grasp), "
+                    "the papers' rows beneath.")
+    t.add_argument("results", nargs="+", type=Path, help="result JSON files (evaluate's output or submissions/)")
+    t.add_argument("--shape", required=True, choices=("dextog-ii", "ndpp-2"), help="which paper table")
+    t.add_argument("--label", action="append", default=[], help="a row label per result, in order (default: the "
+                                                                 "method and track)")
+    t.add_argument("--out", type=Path, help="also write the table here (markdown)")
+    t.set_defaults(func=run_paper_table)
+
     r = lsub.add_parser("render", **examples("dextog leaderboard render",
                                              "dextog leaderboard render --db /srv/lb.sqlite --out /srv/www "
                                              "--screenshot docs/images/leaderboard.png"),
@@ -234,6 +248,17 @@ def run_verify(args: argparse.Namespace) -> int:
     print(f"{args.result}: {verdict}; {report.episodes_rerun} episodes re-run and "
           f"{report.objects_remeasured} objects re-measured, every value compared exactly")
     return 0 if report.ok else 1
+
+
+def run_paper_table(args: argparse.Namespace) -> int:
+    from dextog_gym.files import atomic_write_text
+    from dextog_gym.leaderboard.paper_tables import paper_table
+
+    text = paper_table(args.shape, args.results, args.label)
+    print(text, end="")
+    if args.out:
+        atomic_write_text(args.out, text)
+    return 0
 
 
 def run_submit(args: argparse.Namespace) -> int:

@@ -67,12 +67,24 @@ def penetration(hand: HandBatch, sdf, obj_pts: torch.Tensor, rot, trans, q) -> t
     """(Σ[φ_O(h)]₊ + Σ[φ_H(o)]₊ [B], max penetration [B], link frames), lengths in metres.
 
     ``obj_pts``: object surface points [1 or B, O, 3] (shared, or each pose's own)."""
+    return penetration_terms(hand, sdf, obj_pts, rot, trans, q)[:3]
+
+
+def penetration_terms(hand: HandBatch, sdf, obj_pts: torch.Tensor, rot, trans, q):
+    """``penetration`` plus φ_O at every hand surface sample [B, S] (for per-link terms)."""
     frames, _ = hand.link_frames(q, rot, trans)
     phi_o = sdf(hand.surface(frames))  # [B, S]
     phi_h = hand.hand_sdf(frames, obj_pts.expand(q.shape[0], -1, -1))  # [B, O]
     energy = torch.relu(phi_o).sum(1) + torch.relu(phi_h).sum(1)
     pen = torch.maximum(phi_o.amax(1), phi_h.amax(1)).clamp_min(0)
-    return energy, pen, frames
+    return energy, pen, frames, phi_o
+
+
+def link_nearest(hand: HandBatch, phi_o: torch.Tensor) -> torch.Tensor:
+    """[B, links] each link's largest φ_O over its samples (its sample nearest the surface; −1 m if none)."""
+    links = hand.link_index.to(phi_o.device).expand(len(phi_o), -1)
+    out = torch.full((len(phi_o), len(hand.link_names)), -1.0, dtype=phi_o.dtype, device=phi_o.device)
+    return out.scatter_reduce(1, links, phi_o, reduce="amax", include_self=False)
 
 
 def joint_violation(hand: HandBatch, q: torch.Tensor) -> torch.Tensor:
@@ -133,10 +145,7 @@ class ConstraintEvaluator:
         out = {"pen_cm": 100 * pen, "sum_cm": 100 * torch.relu(phi_o).sum(1),
                "self_cm": 100 * self_penetration(self.hand, frames), "joints_rad": joints, "gap_cm": 100 * gap}
         if self.link_contact_weight:
-            links = self.hand.link_index.to(phi_o.device).expand(len(q), -1)
-            nearest = torch.full((len(q), len(self.hand.link_names)), -1.0, dtype=phi_o.dtype, device=phi_o.device)
-            nearest = nearest.scatter_reduce(1, links, phi_o, reduce="amax", include_self=False)
-            out["links_in_touch"] = (nearest > -CONTACT_SLACK_M).sum(1).to(phi_o.dtype)
+            out["links_in_touch"] = (link_nearest(self.hand, phi_o) > -CONTACT_SLACK_M).sum(1).to(phi_o.dtype)
         return out
 
     def cost(self, rot: torch.Tensor, trans: torch.Tensor, q_raw: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,12 @@ import numpy as np
 import torch
 
 from dextog_gym.hand.batch import HandBatch
-from dextog_gym.metrics.constraints import penetration, self_penetration  # noqa: F401 (re-exported)
+from dextog_gym.metrics.constraints import (  # noqa: F401 (penetration re-exported)
+    link_nearest,
+    penetration,
+    penetration_terms,
+    self_penetration,
+)
 
 STEPS = 200  # the paper's 200 optimisation steps at inference
 SPEN_WEIGHT = 10.0
@@ -182,15 +187,8 @@ def resolve_collisions(shape, rot: np.ndarray, trans: np.ndarray, joints: np.nda
 
 def _penetration(hand: HandBatch, sdf, obj_pts, rot, trans, q):
     """``constraints.penetration`` plus each link's largest φ_O [B, links] (its sample nearest the surface)."""
-    frames, _ = hand.link_frames(q, rot, trans)
-    phi_o = sdf(hand.surface(frames))  # [B, S]
-    phi_h = hand.hand_sdf(frames, obj_pts.expand(q.shape[0], -1, -1))
-    energy = torch.relu(phi_o).sum(1) + torch.relu(phi_h).sum(1)
-    pen = torch.maximum(phi_o.amax(1), phi_h.amax(1)).clamp_min(0)
-    links = hand.link_index.to(phi_o.device).expand(len(q), -1)
-    link_phi = torch.full((len(q), len(hand.link_names)), -1.0, dtype=phi_o.dtype, device=phi_o.device)
-    link_phi = link_phi.scatter_reduce(1, links, phi_o, reduce="amax", include_self=False)
-    return energy, pen, frames, link_phi
+    energy, pen, frames, phi_o = penetration_terms(hand, sdf, obj_pts, rot, trans, q)
+    return energy, pen, frames, link_nearest(hand, phi_o)
 
 
 def _bounded(v: torch.Tensor, limit: float) -> torch.Tensor:

@@ -72,3 +72,8 @@ def grasps_dir() -> Path:
 def diffutog_dir() -> Path:
     """The shipped DiffuTOG models: ``<assets>/diffutog/``."""
     return assets_root() / "diffutog"
+
+
+def baselines_dir() -> Path:
+    """The shipped baseline models (GraspCVAE, ContactNet, UniDexGrasp*): ``<assets>/baselines/``."""
+    return assets_root() / "baselines"

@@ -8,7 +8,7 @@ import sys
 from typing import Sequence
 
 from dextog_gym import __version__
-from dextog_gym.cli import assets, demo, diffutog, evaluate, grasps, leaderboard, ndpp, policy, table, train
+from dextog_gym.cli import assets, baselines, demo, diffutog, evaluate, grasps, leaderboard, ndpp, policy, table, train
 from dextog_gym.cli.helptext import examples
 from dextog_gym.files import FolderInUseError
 from dextog_gym.grasps.registry import ALLOW_IMPORT_ENV
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     table.register(sub)
     diffutog.register(sub)
     ndpp.register(sub)
+    baselines.register(sub)
     leaderboard.register(sub)
     policy.register(sub)
     return parser

@@ -46,29 +46,31 @@ def model_paths(path: str | os.PathLike) -> tuple[Path, Path]:
 
 
 def save_model(path: str | os.PathLike, state: dict[str, Any], config: dict[str, Any],
-               meta: dict[str, Any]) -> Path:
-    """Weights (a torch state dict, saved as float32 arrays) + JSON, both written atomically."""
+               meta: dict[str, Any], fmt: str = FORMAT) -> Path:
+    """Weights (a torch state dict, saved as float32 arrays) + JSON, both written atomically.
+
+    ``fmt`` names the model family (the baselines share this file layout with their own format)."""
     npz, js = model_paths(path)
     arrays = {k: v.detach().cpu().float().numpy() for k, v in state.items()}
     atomic_write(npz, lambda fh: np.savez_compressed(fh, **arrays))
-    doc = {"format": FORMAT, "config": config, "hand": hand_signature(), **meta}
+    doc = {"format": fmt, "config": config, "hand": hand_signature(), **meta}
     atomic_write_json(js, doc, indent=2, sort_keys=True)
     return npz
 
 
-def load_model_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """(arrays, json doc) of a model file, validated for format and hand; arrays not yet shape-checked."""
+def load_model_file(path: str | os.PathLike, fmt: str = FORMAT) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, json doc) of a model file, validated for format (``fmt``) and hand; arrays not yet shape-checked."""
     npz, js = model_paths(path)
     for p in (npz, js):
         if not p.is_file():
-            raise CheckpointError(f"{p}: DiffuTOG model file not found (a model is a .npz + .json pair)")
+            raise CheckpointError(f"{p}: model file not found (a model is a .npz + .json pair)")
     try:
         doc = json.loads(js.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{js}: not a readable JSON model description ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise CheckpointError(f"{js}: not a DiffuTOG model (format {doc.get('format') if isinstance(doc, dict) else None!r}, "
-                              f"expected {FORMAT!r})")
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise CheckpointError(f"{js}: not a {fmt} model (format {doc.get('format') if isinstance(doc, dict) else None!r}, "
+                              f"expected {fmt!r})")
     hand = doc.get("hand", {})
     mine = hand_signature()
     for key in ("joint_names", "grasp_dim", "pos_scale_m", "urdf_sha256"):

@@ -19,11 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dextog_gym.grasp_sources.diffutog.representation import (
-    GRASP_DIM,
-    POS_SCALE_M,
-    TorchDecoder,
-)
+from dextog_gym.grasp_sources.diffutog.representation import GRASP_DIM, HandCloud
 
 
 @dataclass(frozen=True)
@@ -104,21 +100,12 @@ class Denoiser(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
                 nn.init.zeros_(m.bias)
-        self._decode: TorchDecoder | None = None
-        self._hand = None
+        self._cloud = HandCloud(config.hand_points)
 
     # --- the hand cloud -----------------------------------------------------------------------
     def hand_cloud(self, x: torch.Tensor) -> torch.Tensor:
         """Hand surface samples [B, hand_points, 3] in the object frame (scaled) for grasp vectors x."""
-        if self._hand is None or self._hand.device != x.device:  # FK runs where the model runs
-            from dextog_gym.hand.batch import HandBatch
-
-            self._hand = HandBatch(n_points=self.config.hand_points, dtype=torch.float32, device=x.device)
-            self._decode = TorchDecoder(torch.float32, x.device)
-        hand = self._hand
-        rot, trans, q = self._decode(x.float())
-        frames, _ = hand.link_frames(q, rot, trans)
-        return hand.surface(frames) / POS_SCALE_M
+        return self._cloud(x)
 
     # --- forward ------------------------------------------------------------------------------
     def encode_object(self, object_points: torch.Tensor) -> torch.Tensor:

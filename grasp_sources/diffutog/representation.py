@@ -79,3 +79,36 @@ class TorchDecoder:
         rot = torch.stack([b1, b2, torch.cross(b1, b2, dim=1)], dim=2)
         q = self.lower + (x[:, JOINT_DIMS].clamp(-1, 1) + 1) / 2 * (self.upper - self.lower)
         return rot, x[:, POS_DIMS] * POS_SCALE_M, q
+
+
+class HandCloud:
+    """Grasp vectors x [B, 33] -> hand surface samples [B, n, 3] in the object frame, scaled by POS_SCALE_M.
+
+    The learned generators (DiffuTOG's denoiser, the baselines' FK losses and contact maps) all see a
+    grasp as this cloud; the hand data is built once per device, on the device the model runs on.
+    """
+
+    def __init__(self, n_points: int) -> None:
+        self.n_points = n_points
+        self._hand = None
+        self._decode: TorchDecoder | None = None
+
+    def frames(self, x: "torch.Tensor") -> "torch.Tensor":
+        """Link frames [B, L, 4, 4] (metres) of grasp vectors x."""
+        import torch
+
+        if self._hand is None or self._hand.device != x.device:
+            from dextog_gym.hand.batch import HandBatch
+
+            self._hand = HandBatch(n_points=self.n_points, dtype=torch.float32, device=x.device)
+            self._decode = TorchDecoder(torch.float32, x.device)
+        rot, trans, q = self._decode(x.float())
+        return self._hand.link_frames(q, rot, trans)[0]
+
+    @property
+    def hand(self):
+        return self._hand
+
+    def __call__(self, x: "torch.Tensor") -> "torch.Tensor":
+        frames = self.frames(x)
+        return self._hand.surface(frames) / POS_SCALE_M

@@ -1,6 +1,7 @@
 """The baseline entries, written as ordinary submissions (so they go through exactly what a stranger's does).
 
-``isf``, ``rule``, ``diffutog`` and ``ndpp`` take each object's shipped set (at most the protocol's
+``isf``, ``rule``, ``diffutog``, ``ndpp`` and the papers' baselines ``cvae``, ``grasptta``, ``unidexgrasp``
+take each object's shipped set (at most the protocol's
 ``GRASPS_PER_OBJECT``, drawn as the protocol draws them). Two sanity entries must rank last, or the
 benchmark is measuring something other than the grasps:
 
@@ -30,7 +31,7 @@ from dextog_gym.leaderboard.submission import META_FILE
 from dextog_gym.objects.catalog import list_objects
 from dextog_gym.paths import grasps_dir
 
-SHIPPED = ("isf", "rule", "diffutog", "ndpp")
+SHIPPED = ("isf", "rule", "diffutog", "ndpp", "cvae", "grasptta", "unidexgrasp")
 SANITY = ("random", "shifted", "open_hand")
 SELECTED = ("selection",)
 BASELINES = SHIPPED + SANITY + SELECTED
@@ -43,6 +44,9 @@ METHODS = {
     "rule": "rule: isf grasps through the task rule filters",
     "diffutog": "DiffuTOG with collision handling (ours)",
     "ndpp": "NDPP-Grasp, amortized look-ahead (ours)",
+    "cvae": "GraspCVAE, text-conditioned (papers' baseline, trained on DiffuTOG's data)",
+    "grasptta": "GraspTTA*: GraspCVAE + contact-consistency test-time adaptation (papers' baseline)",
+    "unidexgrasp": "UniDexGrasp*: IPDF rotation + flow + contact-based adaptation (papers' baseline)",
     "random": "sanity: random wrist poses near the object",
     "shifted": "sanity: rule grasps shifted 3 cm off the object",
     "open_hand": "sanity: isf wrist poses with the fingers open",
@@ -107,12 +111,15 @@ def _random(task: str, rng: np.random.Generator) -> Grasps:
 
 
 # Built-in sources that can enter the generator track (they generate for objects they have never seen).
-GENERATORS = ("isf", "rule", "diffutog", "ndpp")
+GENERATORS = ("isf", "rule", "diffutog", "ndpp", "cvae", "grasptta", "unidexgrasp")
 GENERATOR_METHODS = {
     "isf": "isf: task-agnostic grasp sampler (generated live)",
     "rule": "rule: isf grasps through the task rule filters (generated live)",
     "diffutog": "DiffuTOG with collision handling (ours)",
     "ndpp": "NDPP-Grasp, amortized look-ahead (ours)",
+    "cvae": "GraspCVAE, text-conditioned (papers' baseline)",
+    "grasptta": "GraspTTA*: GraspCVAE + contact-consistency test-time adaptation (papers' baseline)",
+    "unidexgrasp": "UniDexGrasp*: IPDF rotation + flow + contact-based adaptation (papers' baseline)",
 }
 
 

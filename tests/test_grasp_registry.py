@@ -117,7 +117,7 @@ def test_unknown_name_lists_what_exists():
     with pytest.raises(GraspSourceError) as info:
         get_source("no_such_source")
     message = str(info.value)
-    assert "file, isf" in message and "module:ClassName" in message and ".npz" in message
+    assert ", ".join(names) in message and "module:ClassName" in message and ".npz" in message
 
 
 def test_module_class_strings(plugin_dir, stapler):

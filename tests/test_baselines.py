@@ -184,3 +184,28 @@ def test_tta_removes_penetration_and_keeps_joints_in_limits(runs):
     res = adapt(x, object_shape(asset), object_cloud(asset), net, TtaConfig(steps=40, hand_points=256, object_points=256))
     assert res.pen_after_m.mean() < res.pen_before_m.mean()
     assert np.abs(res.x[:, 9:]).max() <= 1.0 + 1e-6 and np.isfinite(res.x).all()
+
+
+@pytest.mark.parametrize("name", ["cvae", "grasptta", "unidexgrasp"])
+def test_every_object_has_a_shipped_set_of_the_protocols_size(name):
+    from dextog_gym.files import sha256_file
+    from dextog_gym.grasps.registry import get_source, object_grasps
+    from dextog_gym.leaderboard.protocol import GRASPS_PER_OBJECT
+    from dextog_gym.objects.catalog import CATEGORIES, list_objects
+    from dextog_gym.paths import baselines_dir, grasps_dir
+
+    ids = [i for task in CATEGORIES for i in list_objects(task, "all")]
+    missing = [i for i in ids if not (grasps_dir() / name / f"{i}.npz").is_file()]
+    assert len(ids) == 80 and not missing, f"no shipped {name} set for {missing}"
+    sizes = {i: len(Grasps.load(grasps_dir() / name / f"{i}.npz")) for i in ids}
+    assert set(sizes.values()) == {GRASPS_PER_OBJECT}, sizes
+    asset = get_object("bottle_000")
+    got, served_by = object_grasps(get_source(name), asset, asset.category, 4, np.random.default_rng(0))
+    saved = Grasps.load(grasps_dir() / name / "bottle_000.npz")
+    assert served_by == name and len(got) == GRASPS_PER_OBJECT
+    np.testing.assert_array_equal(got.joints, saved.joints)
+    model = {"grasptta": "cvae"}.get(name, name)  # made by the shipped models, as the files say
+    assert saved.provenance["source"] == name
+    assert saved.provenance["model_sha256"] == sha256_file(baselines_dir() / f"{model}.npz")
+    if name != "cvae":
+        assert saved.provenance["contactnet_sha256"] == sha256_file(baselines_dir() / "contactnet.npz")

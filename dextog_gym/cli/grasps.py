@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
@@ -148,6 +149,17 @@ def _sample_job(args: tuple) -> tuple[str, int, float, str]:
     return object_id, len(grasps), seconds, f"wrote {path}"
 
 
+def _one_thread() -> None:
+    """Pool initializer: one math thread per worker process, so N workers use N cores rather than N × cores
+    (torch and numpy otherwise each start a thread per core and the workers fight over them)."""
+    import os
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    if "torch" in sys.modules:  # already imported: the variables above came too late for it
+        sys.modules["torch"].set_num_threads(1)
+
+
 def _run_jobs(fn, jobs: list[tuple], workers: int, desc: str) -> list:
     import multiprocessing as mp
 
@@ -155,7 +167,7 @@ def _run_jobs(fn, jobs: list[tuple], workers: int, desc: str) -> list:
 
     results = []
     if workers > 1:
-        with mp.get_context("spawn").Pool(workers) as pool:
+        with mp.get_context("spawn").Pool(workers, initializer=_one_thread) as pool:
             for r in tqdm(pool.imap_unordered(fn, jobs), total=len(jobs), desc=desc, unit="obj"):
                 results.append(r)
     else:

@@ -165,13 +165,31 @@ def test_table3_rows_carry_n_and_intervals(tmp_path):
 
     parts = [Grasps.load(grasp_path("isf", o)).select(np.arange(6)) for o in ("stapler_000", "bottle_000")]
     Grasps.concat(parts).save(tmp_path / "set.npz")
-    (row,) = table3_rows([("isf", tmp_path / "set.npz", tmp_path / "set.npz")], max_per_object=4)
+    unseen = Grasps.load(grasp_path("isf", "stapler_003")).select(np.arange(3))
+    unseen.save(tmp_path / "unseen.npz")
+    (row,) = table3_rows([("isf", tmp_path / "set.npz", tmp_path / "unseen.npz")], max_per_object=4)
     seen = row["seen"]
     assert seen["grasps"] == 8 and 0 <= seen["eta_lo"] <= seen["eta"] <= seen["eta_hi"] <= 1
     assert (seen["eta_lo"], seen["eta_hi"]) == wilson_interval(round(seen["eta"] * 8), 8)
     assert seen["q1_ci"] >= 0 and seen["pen_ci"] >= 0
     text = format_table3([row])
-    assert "± " in text and "| 8/8 |" in text and "paper: DiffuTOG w. Emb_H + T" in text
+    assert "± " in text and "| 8/3 |" in text and "paper: DiffuTOG w. Emb_H + T" in text
+    assert "paper: GraspTTA | 0.0391 | 0.832 | – |" in format_table3([row], paper="i")
+    with pytest.raises(ValueError, match="paper table"):
+        format_table3([row], paper="ii")
+
+
+def test_table3_reads_one_folder_for_both_splits(tmp_path):
+    """A folder of per-object files (a shipped source's) serves both columns: each counts its split's objects."""
+    from dextog_gym.grasp_sources.diffutog.quality import table3_rows
+
+    (tmp_path / "sets").mkdir()
+    for oid, n in (("stapler_000", 2), ("bottle_000", 3), ("stapler_003", 4)):
+        Grasps.load(grasp_path("isf", oid)).select(np.arange(n)).save(tmp_path / "sets" / f"{oid}.npz")
+    (row,) = table3_rows([("isf", tmp_path / "sets", tmp_path / "sets")], max_per_object=8)
+    assert row["seen"]["grasps"] == 5 and row["unseen"]["grasps"] == 4
+    with pytest.raises(ValueError, match="no grasps on unseen objects"):
+        table3_rows([("isf", tmp_path / "sets", tmp_path / "sets" / "bottle_000.npz")])
 
 
 @pytest.mark.parametrize("object_id", ["pen_000", "sprayer_trigger_000"])

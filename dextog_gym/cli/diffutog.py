@@ -115,14 +115,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = dsub.add_parser("table3", **examples(
                             "dextog diffutog table3 --row \"DiffuTOG w. Emb_H + T\" results/diffutog/seen_T.npz "
-                            "results/diffutog/unseen_T.npz --out results/diffutog/table_iii.md"),
+                            "results/diffutog/unseen_T.npz --out results/diffutog/table_iii.md",
+                            "dextog diffutog table3 --row GraspTTA* assets/grasps/grasptta assets/grasps/grasptta "
+                            "--paper i"),
                         help="Table I/III-shaped quality table of grasp sets",
                         description="Q1 (0 when pen >= 0.5 cm), penetration (cm) and collision-free rate per row, "
                                     "on seen and unseen objects, beside the paper's Table III.")
     q.add_argument("--row", nargs=3, action="append", required=True, metavar=("NAME", "SEEN_NPZ", "UNSEEN_NPZ"),
-                   help="a table row: its name and the grasp sets of seen and unseen objects (repeat for more rows)")
+                   help="a table row: its name and the grasp sets of seen and unseen objects, each a .npz or a folder "
+                        "of per-object .npz (only the split's objects are counted; repeat for more rows)")
     q.add_argument("--max-per-object", type=int, default=200, help='evaluate at most this many grasps per object')
     q.add_argument("--out", type=Path, default=None, help="also write the table (markdown)")
+    q.add_argument("--paper", choices=["i", "iii"], default="iii",
+                   help="which of DexTOG's tables to print beneath: I (against GraspTTA and UniDexGrasp) or III "
+                        "(DiffuTOG's ablation; default)")
     q.set_defaults(func=run_table3)
 
     e = dsub.add_parser("engine", **examples(
@@ -291,7 +297,7 @@ def run_table3(args: argparse.Namespace) -> int:
     from dextog_gym.grasp_sources.diffutog.quality import format_table3, table3_rows
 
     rows = table3_rows([(name, Path(seen), Path(unseen)) for name, seen, unseen in args.row], args.max_per_object)
-    text = format_table3(rows)
+    text = format_table3(rows, args.paper)
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -75,7 +75,17 @@ def grasp_set_metrics(path: str | Path, max_per_object: int = 200, seed: int = 0
     return rows
 
 
-def pooled_figures(path: str | Path, max_per_object: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
-    """Every evaluated grasp's figures (``evaluate`` keys), pooled over the set's objects: for intervals."""
-    parts = [e for _, _, e, _ in _per_object(_checked(path, max_per_object), max_per_object, seed)]
+def pooled_figures(path: str | Path, max_per_object: int = 200, seed: int = 0,
+                   split: str | None = None) -> dict[str, np.ndarray]:
+    """Every evaluated grasp's figures (``evaluate`` keys), pooled over the set's objects: for intervals.
+    ``split`` ("seen" / "unseen") counts only that split's objects, so one folder serves both columns."""
+    grasps = _checked(path, max_per_object)
+    keep = None
+    if split is not None:
+        from dextog_gym.objects.catalog import list_objects
+
+        keep = set(list_objects(split=split))
+    parts = [e for oid, _, e, _ in _per_object(grasps, max_per_object, seed) if keep is None or oid in keep]
+    if not parts:
+        raise ValueError(f"{path}: no grasps on {split} objects")
     return {key: np.concatenate([e[key] for e in parts]) for key in parts[0]}

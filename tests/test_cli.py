@@ -69,3 +69,13 @@ def test_demo_runs_an_episode_writes_a_gif_and_the_returns_table(tmp_path, capsy
 def test_demo_rejects_unknown_env(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--envs", "DexTOG/Nope-v0"]) == 2
     assert "DexTOG/Stapler-v1" in capsys.readouterr().err
+
+
+def test_output_into_a_closed_pipe_stops_quietly():
+    """``dextog assets list | head -0``: the reader is gone before the first line; no BrokenPipeError traceback,
+    the status a shell reports for a tool stopped by a closed pipe."""
+    proc = subprocess.Popen([sys.executable, "-m", "dextog_gym.cli.main", "assets", "list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the command (still importing) has written anything
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in stderr, stderr

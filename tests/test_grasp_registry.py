@@ -196,3 +196,64 @@ def test_cli_grasps_os_abort_is_refused_and_the_process_survives(tmp_path):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr  # os.abort would have been rc -6 / 134
     assert "names Python code to import" in proc.stderr
+
+
+BAD_SOURCES = '''
+import numpy as np
+from dextog_gym.grasps import Grasps
+from dextog_gym.hand.model import joint_limits
+
+
+def _grasps(object_id, task, n):
+    lower, upper = joint_limits()
+    return Grasps.from_arrays(object_id, task, np.tile([0, 0, 0.1], (n, 1)), np.tile([1.0, 0, 0, 0], (n, 1)),
+                              np.tile(np.clip(0.0, lower, upper), (n, 1)), provenance={"source": "bad"})
+
+
+class ArraySource:
+    name = "arrays"
+
+    def sample(self, obj, task, n, rng):
+        return np.zeros((n, 31))
+
+
+class OtherObjectSource:
+    name = "other_object"
+
+    def sample(self, obj, task, n, rng):
+        return _grasps("stapler_001", task, n)
+
+
+class OtherTaskSource:
+    name = "other_task"
+
+    def sample(self, obj, task, n, rng):
+        return _grasps(obj.id, "pen", n)
+
+
+class TooManySource:
+    name = "too_many"
+
+    def sample(self, obj, task, n, rng):
+        return _grasps(obj.id, task, n + 1)
+'''
+
+
+@pytest.mark.parametrize("cls, message", [("ArraySource", "returned ndarray for stapler_000"),
+                                          ("OtherObjectSource", "asked for stapler_000 and returned grasps of stapler_001"),
+                                          ("OtherTaskSource", "returned grasps for pen"),
+                                          ("TooManySource", "asked for 3 grasps of stapler_000 and returned 4")])
+def test_a_plugin_returning_the_wrong_thing_is_a_clear_error(plugin_dir, stapler, tmp_path, capsys, cls, message):
+    """Checked where every caller gets grasps (object_grasps) and in ``dextog grasps generate``, which must not
+    write another object's grasps under the asked name."""
+    from dextog_gym.cli.main import main
+    from dextog_gym.grasps.registry import SourceOutputError, object_grasps
+
+    (plugin_dir / "bad_sources_mod.py").write_text(BAD_SOURCES)
+    with pytest.raises(SourceOutputError, match=message):
+        object_grasps(get_source(f"bad_sources_mod:{cls}"), stapler, "stapler", 3, np.random.default_rng(0))
+    out = tmp_path / "out"
+    code = main(["--allow-import", "grasps", "generate", "--source", f"bad_sources_mod:{cls}", "--objects",
+                 "stapler_000", "--per-object", "3", "--out", str(out)])
+    assert code == 1 and message in capsys.readouterr().out
+    assert not list(out.rglob("*.npz"))

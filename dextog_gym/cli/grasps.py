@@ -140,9 +140,11 @@ def _sample_job(args: tuple) -> tuple[str, int, float, str]:
         return object_id, -1, 0.0, f"kept {path}"
     asset = get_object(object_id)
     t0 = time.perf_counter()
+    from dextog_gym.grasps.registry import SourceOutputError, sampled
+
     try:
-        grasps = get_source(spec).sample(asset, asset.category, n, object_seed(seed, object_id))
-    except ValueError as exc:
+        grasps = sampled(get_source(spec), asset, asset.category, n, object_seed(seed, object_id))
+    except (ValueError, SourceOutputError) as exc:
         return object_id, 0, time.perf_counter() - t0, f"no grasps: {exc}"
     seconds = time.perf_counter() - t0
     grasps.replace(provenance={**grasps.provenance, "generated_seed": seed}).save(path)

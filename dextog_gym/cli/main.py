@@ -11,7 +11,7 @@ from dextog_gym import __version__
 from dextog_gym.cli import assets, baselines, demo, diffutog, evaluate, grasps, leaderboard, ndpp, policy, table, train
 from dextog_gym.cli.helptext import examples
 from dextog_gym.files import FolderInUseError
-from dextog_gym.grasps.registry import ALLOW_IMPORT_ENV
+from dextog_gym.grasps.registry import ALLOW_IMPORT_ENV, SourceOutputError
 from dextog_gym.physics import DisplayNotAvailableError
 from dextog_gym.policies.eval_pool import WorkerDiedError
 
@@ -58,6 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes = "".join(f"\n  {note}" for note in getattr(exc, "__notes__", ()))
         print(f"dextog: error: {exc}{notes}", file=sys.stderr)
         return 2
+    except SourceOutputError as exc:  # a plugin's bug, said in one line rather than a traceback into it
+        print(f"dextog: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `dextog ... | head`: the reader left; stop quietly, as other Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not raise again
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
     finally:
         if before is None:
             os.environ.pop(ALLOW_IMPORT_ENV, None)

@@ -58,8 +58,37 @@ def object_grasps(source: GraspSource, obj: ObjectAsset, task: str, n: int,
     if callable(fixed):
         got = fixed(obj, task)
         if got is not None:
+            check_output(got[0] if isinstance(got, tuple) and len(got) == 2 else got, source, obj, task)
             return got
-    return source.sample(obj, task, n, rng), getattr(source, "name", type(source).__name__)
+    return sampled(source, obj, task, n, rng), getattr(source, "name", type(source).__name__)
+
+
+class SourceOutputError(RuntimeError):
+    """A source returned something that is not grasps of the object and task it was asked for (a plugin bug:
+    raised, never taken for "no grasps for this object")."""
+
+
+def check_output(grasps: Any, source: Any, obj: ObjectAsset, task: str, n: int | None = None) -> Grasps:
+    """``grasps`` if it is a ``Grasps`` of ``obj`` for ``task`` (and at most ``n`` grasps), else a
+    :class:`SourceOutputError` naming the source and what it returned."""
+    label = getattr(source, "name", type(source).__name__)
+    if not isinstance(grasps, Grasps):
+        raise SourceOutputError(f"grasp source {label!r} returned {type(grasps).__name__} for {obj.id}; a source's "
+                                f"sample() must return dextog_gym.grasps.Grasps (see docs/grasp_sources.md)")
+    if len(grasps) and set(grasps.object_ids) != {obj.id}:
+        raise SourceOutputError(f"grasp source {label!r} was asked for {obj.id} and returned grasps of "
+                                f"{', '.join(grasps.object_ids)}")
+    if len(grasps) and set(grasps.tasks) != {task}:
+        raise SourceOutputError(f"grasp source {label!r} was asked for task {task!r} on {obj.id} and returned "
+                                f"grasps for {', '.join(sorted(set(grasps.tasks)))}")
+    if n is not None and len(grasps) > n:
+        raise SourceOutputError(f"grasp source {label!r} was asked for {n} grasps of {obj.id} and returned {len(grasps)}")
+    return grasps
+
+
+def sampled(source: GraspSource, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator) -> Grasps:
+    """``source.sample(...)``, checked (:func:`check_output`)."""
+    return check_output(source.sample(obj, task, n, rng), source, obj, task, n)
 
 
 class GraspSourceError(ValueError):

@@ -111,3 +111,21 @@ def test_a_missing_asset_tree_names_the_override(installed, tmp_path):
                           cwd=user, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "DEXTOG_ASSETS" in proc.stderr and "not found" in proc.stderr
+
+
+def test_a_third_party_grasp_source_installs_and_is_found_by_name(installed):
+    """The documented plugin example (examples/nearest_object_source, docs/grasp_sources.md), installed as a user
+    would, generates checked grasps through the CLI."""
+    _, python, user = installed
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DEXTOG_ASSETS", "VIRTUAL_ENV")}
+    _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+          str(REPO / "examples" / "nearest_object_source")], user, env | {"PYTHONWARNINGS": "ignore"})
+    dextog = python.parent / "dextog"
+    listed = _run([str(dextog), "grasps", "sources"], user, env)
+    assert "nearest_object" in listed.stdout and "nearest-object-source" in listed.stdout
+    _run([str(dextog), "grasps", "generate", "--source", "nearest_object", "--objects", "stapler_003",
+          "--per-object", "4", "--out", "sets"], user, env)
+    check = ("import json; from dextog_gym.grasps import Grasps; g = Grasps.load('sets/nearest_object/stapler_003.npz');"
+             "print(json.dumps([len(g), list(g.object_ids), g.provenance['retrieved_from']]))")
+    n, ids, nearest = json.loads(_run([str(python), "-c", check], user, env).stdout)
+    assert n == 4 and ids == ["stapler_003"] and nearest.startswith("stapler_")

@@ -257,3 +257,20 @@ def test_a_plugin_returning_the_wrong_thing_is_a_clear_error(plugin_dir, stapler
                  "stapler_000", "--per-object", "3", "--out", str(out)])
     assert code == 1 and message in capsys.readouterr().out
     assert not list(out.rglob("*.npz"))
+
+
+def test_a_folder_of_per_object_files_is_a_source(tmp_path, stapler):
+    """What ``dextog grasps generate`` writes (one file per object) is usable as it is: ``--grasps FOLDER``."""
+    (tmp_path / "sets").mkdir()
+    saved_grasps(tmp_path / "sets" / "stapler_000.npz", n=4)
+    saved_grasps(tmp_path / "sets" / "stapler_001.npz", n=3, obj="stapler_001")
+    source = get_source(tmp_path / "sets")
+    assert isinstance(source, FileSource) and source.object_ids() == ["stapler_000", "stapler_001"]
+    got = source.sample(get_object("stapler_001"), "stapler", 3, np.random.default_rng(0))
+    assert len(got) == 3 and got.object_ids == ("stapler_001",)
+    digest = source.sha256
+    saved_grasps(tmp_path / "sets" / "stapler_001.npz", n=2, obj="stapler_001")
+    assert get_source(str(tmp_path / "sets")).sha256 != digest  # the folder's digest follows its files
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no .npz"):
+        get_source(tmp_path / "empty")

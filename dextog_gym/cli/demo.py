@@ -1,8 +1,9 @@
 """``dextog demo``: each task for one episode from shipped grasps, a GIF per task, a table of returns.
 
 The actions come from the scripted policy (``envs/scripted.py``: lift, then close the task
-fingers or turn the cap) until reference PPO policies ship, so a newcomer sees the hand, the
-objects and every reward term at work on the defaults.
+fingers or turn the cap): it needs no trained network or policy bundle, so a newcomer sees the hand,
+the objects and every reward term at work in seconds. The reference verifiers (controllers and
+residual PPO) are what ``dextog evaluate`` and ``dextog benchmark`` run.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="policy folder (policy.npz + policy.json), a reference name like stapler_rule_residual, "
                         "'reference' (with --env: the task's reference verifier, its residual bundle or its "
                         "controller), or 'controller' (with --env: the training-free task controller)")
-    p.add_argument("--grasps", default="rule", help="grasp source name (rule, isf, rule_relaxed, ...) or a .npz file")
+    p.add_argument("--grasps", default="rule", help="grasp source name (rule, isf, diffutog, grasptta, ...), a .npz file, or a folder of per-object .npz files (what grasps generate writes)")
     p.add_argument("--objects", default="seen", help="seen, unseen, all, or comma-separated object ids")
     p.add_argument("--env", default=None, choices=ENV_IDS, metavar="ENV_ID", help="default: the policy's env")
     p.add_argument("--episodes-per-grasp", type=int, default=1, help="rollouts per grasp, each with its own seed")

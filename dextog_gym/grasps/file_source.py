@@ -1,6 +1,7 @@
 """A saved grasp file as a source: how any new generator is evaluated without plugging in code.
 
-The file is loaded (and fully validated) once; ``sample`` only draws rows, so sampling is cheap
+The path is one ``.npz`` or a folder of them (one per object, as ``dextog grasps generate`` writes),
+loaded (and fully validated) once; ``sample`` only draws rows, so sampling is cheap
 and reproducible for a given ``rng``.
 """
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dextog_gym.files import sha256_file
+from dextog_gym.files import sha256_file, sha256_text
 from dextog_gym.grasps.format import Grasps
 
 if TYPE_CHECKING:
@@ -21,21 +22,29 @@ if TYPE_CHECKING:
 
 
 class FileSource:
-    """Grasps read from one ``.npz`` written by :meth:`Grasps.save`."""
+    """Grasps read from one ``.npz`` written by :meth:`Grasps.save`, or from every ``.npz`` of a folder."""
 
     name = "file"
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._grasps = Grasps.load(self.path)
-        self._sha256 = sha256_file(self.path)
+        if self.path.is_dir():
+            files = sorted(self.path.glob("*.npz"))
+            if not files:
+                raise ValueError(f"{self.path}: the folder holds no .npz grasp files")
+            self._grasps = Grasps.concat([Grasps.load(f) for f in files])
+            # The folder's digest: its files' names and digests, so a changed or added file changes it.
+            self._sha256 = sha256_text("\n".join(f"{f.name} {sha256_file(f)}" for f in files))
+        else:
+            self._grasps = Grasps.load(self.path)
+            self._sha256 = sha256_file(self.path)
 
     def __repr__(self) -> str:
         return f"FileSource({str(self.path)!r}, {len(self._grasps)} grasps, {len(self.object_ids())} objects)"
 
     @property
     def sha256(self) -> str:
-        """The file's sha256, computed once when it was loaded."""
+        """The file's sha256 (a folder's: over its files' names and digests), computed once when loaded."""
         return self._sha256
 
     @property

@@ -121,13 +121,14 @@ def imports_allowed(allow_import: bool = False) -> bool:
 def get_source(spec: str | os.PathLike, allow_import: bool = False, **kwargs: Any) -> GraspSource:
     """Resolve ``spec``, in this order, to a source instance (``kwargs`` go to its constructor).
 
-    1. a path ending in ``.npz`` or naming an existing file: ``FileSource(path)``;
+    1. a path ending in ``.npz`` or naming an existing file or folder: ``FileSource(path)`` (a folder: its
+       per-object ``.npz`` files together);
     2. ``"package.module:Class"``: import the module, instantiate the attribute (only with
        ``allow_import=True`` or ``$DEXTOG_ALLOW_IMPORT=1``: it runs the code it names);
     3. an entry-point name (``available_sources()``): load it and instantiate.
     """
     text = os.fspath(spec)
-    if isinstance(spec, os.PathLike) or text.endswith(".npz") or Path(text).is_file():
+    if isinstance(spec, os.PathLike) or text.endswith(".npz") or Path(text).is_file() or Path(text).is_dir():
         from dextog_gym.grasps.file_source import FileSource
 
         if kwargs:

@@ -21,6 +21,22 @@ if TYPE_CHECKING:
     from dextog_gym.objects.catalog import ObjectAsset
 
 
+def grasp_files(folder: Path) -> list[Path]:
+    """The ``.npz`` files of a folder of per-object sets, in name order (an error when there are none)."""
+    files = sorted(folder.glob("*.npz"))
+    if not files:
+        raise ValueError(f"{folder}: the folder holds no .npz grasp files")
+    return files
+
+
+def load_grasps(path: str | os.PathLike) -> Grasps:
+    """One ``.npz``, or every ``.npz`` of a folder (what ``dextog grasps generate`` writes) as one set."""
+    path = Path(path)
+    if path.is_dir():
+        return Grasps.concat([Grasps.load(f) for f in grasp_files(path)])
+    return Grasps.load(path)
+
+
 class FileSource:
     """Grasps read from one ``.npz`` written by :meth:`Grasps.save`, or from every ``.npz`` of a folder."""
 
@@ -28,16 +44,11 @@ class FileSource:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        if self.path.is_dir():
-            files = sorted(self.path.glob("*.npz"))
-            if not files:
-                raise ValueError(f"{self.path}: the folder holds no .npz grasp files")
-            self._grasps = Grasps.concat([Grasps.load(f) for f in files])
-            # The folder's digest: its files' names and digests, so a changed or added file changes it.
-            self._sha256 = sha256_text("\n".join(f"{f.name} {sha256_file(f)}" for f in files))
-        else:
-            self._grasps = Grasps.load(self.path)
-            self._sha256 = sha256_file(self.path)
+        self._grasps = load_grasps(self.path)
+        files = grasp_files(self.path) if self.path.is_dir() else None
+        # A folder's digest: its files' names and digests, so a changed or added file changes it.
+        self._sha256 = (sha256_text("\n".join(f"{f.name} {sha256_file(f)}" for f in files)) if files
+                        else sha256_file(self.path))
 
     def __repr__(self) -> str:
         return f"FileSource({str(self.path)!r}, {len(self._grasps)} grasps, {len(self.object_ids())} objects)"

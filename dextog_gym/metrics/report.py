@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dextog_gym.grasps import Grasps
+from dextog_gym.grasps.file_source import load_grasps
 from dextog_gym.metrics.diversity import joint_diversity
 
 
@@ -30,13 +31,7 @@ def _row(name: str, task: str, e: dict[str, np.ndarray], joints: np.ndarray, ms:
 def _checked(path: str | Path, max_per_object: int) -> Grasps:
     if isinstance(max_per_object, bool) or not isinstance(max_per_object, int) or max_per_object < 1:
         raise ValueError(f"max_per_object must be a positive integer, got {max_per_object!r}")
-    if Path(path).is_dir():  # a folder of per-object files (what ``dextog grasps generate`` writes)
-        files = sorted(Path(path).glob("*.npz"))
-        if not files:
-            raise ValueError(f"{path}: folder holds no .npz grasp files")
-        grasps = Grasps.concat([Grasps.load(f) for f in files])
-    else:
-        grasps = Grasps.load(path)
+    grasps = load_grasps(path)  # one .npz or a folder of per-object files
     if len(grasps) == 0:
         raise ValueError(f"{path}: the grasp set is empty")
     return grasps

@@ -16,8 +16,8 @@ CONTROLLER = "controller"  # the training-free task controller of a task (polici
 # with residuals retrained on them: sprayer press 75 against 79, trigger 66 against 72, pen 24 against
 # 21 (of 112 episodes each), bottle 100 against 95 (of 103). BottleCap-v1 needs the cap held (the bundle was
 # re-checked, not retrained): on rule grasps of all 16 bottles, 5 per object, residual 64 against controller
-# 68 of 78 (`dextog evaluate --policy reference|controller --env DexTOG/BottleCap-v1 --grasps rule --objects all
-# --sample-grasps-per-object 5`), so the controller is the bottle's reference verifier now.
+# 68 of 78 (`dextog evaluate --verifier reference|controller --env DexTOG/BottleCap-v1 --grasps rule --objects all
+# --grasps-per-object 5`), so the controller is the bottle's reference verifier now.
 REFERENCE_VERIFIERS = {
     "stapler": CONTROLLER,
     "sprayer_press": CONTROLLER,

@@ -56,7 +56,7 @@ def _task_of(env_id: str | None) -> str:
     from dextog_gym.envs.table import TASK_OF_ENV
 
     if env_id is None:
-        raise ValueError("--policy reference needs --env (which task's reference verifier?)")
+        raise ValueError("--verifier reference needs --env (which task's reference verifier?)")
     if env_id not in TASK_OF_ENV:
         raise ValueError(f"unknown env id {env_id!r}; known: {', '.join(TASK_OF_ENV)}")
     return TASK_OF_ENV[env_id]
@@ -95,7 +95,7 @@ def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], d
     """(env id, jobs, pool facts). Builds the env once in this process: a missing policy, a policy
     for another task or observation size, or a grasp set with no grasps fails here."""
     if req.policy == CONTROLLER and req.env_id is None:
-        raise ValueError("--policy controller needs --env (which task's controller?)")
+        raise ValueError("--verifier controller needs --env (which task's controller?)")
     verifier = resolve_verifier(req.policy, req.env_id)
     if verifier == CONTROLLER:
         bundle = None

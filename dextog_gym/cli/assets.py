@@ -6,15 +6,15 @@ import argparse
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
-from dextog_gym.objects.spec import SPLIT_CHOICES
+from dextog_gym.cli.vocabulary import add_objects, deprecated
 from dextog_gym.tables import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("assets", **examples(
-                                "dextog assets list --split unseen",
+                                "dextog assets list --objects unseen",
                                 "dextog assets show stapler_000 --theta 1.0 --out stapler_pressed.png",
-                                "dextog assets validate --category pen"),
+                                "dextog assets validate --objects pen"),
                             help="build, list, validate and show the hand and objects")
     asub = parser.add_subparsers(dest="assets_command", metavar="ACTION", required=True)
 
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                  "or build hidden objects from a seed")
     build.add_argument("--hand", action="store_true", help="also re-convert the Shadow Hand from gymnasium-robotics")
     build.add_argument("--out", type=Path, default=None,
-                       help="assets root to build into (objects/ and, if missing, a copy of the hand); "
+                       help="assets root folder to build into (objects/ and, if missing, a copy of the hand); "
                             "default: $DEXTOG_ASSETS, else the checkout's assets/")
     build.add_argument("--seed", default=None,
                        help="build NEW hidden instances (ids <category>_hNNN, all unseen) from this secret string "
@@ -36,25 +36,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.set_defaults(func=cmd_build)
 
     listing = asub.add_parser("list", **examples(
-                                  "dextog assets list --split unseen",
-                                  "dextog assets list --category pen"),
+                                  "dextog assets list --objects unseen",
+                                  "dextog assets list --objects pen,stapler_003"),
                               help="table of objects: id, category, split, size, mass, task joint")
-    listing.add_argument("--category", default=None, help="only this category")
-    listing.add_argument("--split", default="all", choices=SPLIT_CHOICES,
-                         help="only seen or unseen objects (default: all)")
+    add_objects(listing, "all", old_split=True)
+    deprecated(listing, "--category", "--objects", "objects")
     listing.set_defaults(func=cmd_list)
 
     validate = asub.add_parser("validate", **examples(
-                                   "dextog assets validate --category stapler",
+                                   "dextog assets validate --objects stapler",
                                    "dextog assets validate"),
                                help="load every object and the hand; measure rest drift and joint travel")
-    validate.add_argument("--category", default=None, help="only this category")
+    add_objects(validate, "all", note="; the hand report comes with 'all'")
+    deprecated(validate, "--category", "--objects", "objects")
     validate.set_defaults(func=cmd_validate)
 
     report = asub.add_parser("report", **examples(
                                  "dextog assets report --out demo_out"),
                              help="object table, hand checks, one physics check per category, pictures")
-    report.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the pictures")
+    report.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the pictures (default: "
+                                                                          "demo_out)")
     report.set_defaults(func=_report)
 
     show = asub.add_parser("show", **examples(
@@ -140,11 +141,12 @@ def _build_hidden(args: argparse.Namespace, dest: Path) -> None:
     print(f"seed sha256: {hidden.seed_sha256}\nobjects tree digest: {hidden.digest}")
 
 
-def object_rows(category: str | None, split: str) -> list[list[object]]:
-    from dextog_gym.objects.catalog import get_object, list_objects
+def object_rows(objects: str) -> list[list[object]]:
+    from dextog_gym.objects.catalog import get_object
+    from dextog_gym.objects.selection import resolve_object_ids
 
     rows = []
-    for obj_id in list_objects(category, split):
+    for obj_id in resolve_object_ids(objects):
         asset = get_object(obj_id)
         ann = asset.annotation
         joint = ann.task_joint
@@ -157,7 +159,7 @@ def object_rows(category: str | None, split: str) -> list[list[object]]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = object_rows(args.category, args.split)
+    rows = object_rows(args.objects)
     print(format_table(["id", "category", "split", "size cm (x y z)", "mass g", "task joint", "travel", "parts"],
                        rows))
     print(f"{len(rows)} objects")
@@ -165,14 +167,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from dextog_gym.objects.catalog import get_object, list_objects
+    from dextog_gym.objects.catalog import get_object
+    from dextog_gym.objects.selection import resolve_object_ids
     from dextog_gym.objects.validate import mesh_report, physics_report
 
     failures = 0
     rows = []
     from tqdm import tqdm
 
-    for obj_id in tqdm(list_objects(args.category), desc="validating", unit="obj", leave=False):
+    for obj_id in tqdm(resolve_object_ids(args.objects), desc="validating", unit="obj", leave=False):
         asset = get_object(obj_id)
         phys = physics_report(asset)
         meshes = mesh_report(asset)
@@ -185,7 +188,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                      f"{phys.theta_released:.3f}", "yes" if watertight else "NO", "ok" if ok else "FAIL"])
     print(format_table(["id", "rest drift mm (2 s)", "θ pushed", "θ released", "watertight", "result"], rows))
     print(f"{len(rows) - failures}/{len(rows)} objects pass")
-    if args.category is None:
+    if args.objects == "all":
         from dextog_gym.cli.assets_report import format_hand_report
 
         print(format_hand_report())

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "dextog baselines data --out runs/baselines/data",
                            "dextog baselines train cvae --prepared runs/baselines/data/prepared_train.npz "
                            "--out runs/baselines/cvae --iterations 10000",
-                           "dextog grasps generate --source grasptta --objects unseen --per-object 20 --out my_grasps"),
+                           "dextog grasps generate --grasps grasptta --objects unseen --grasps-per-object 20 --out my_grasps"),
                        help="GraspCVAE, GraspTTA*, UniDexGrasp*: training data and models",
                        description="The papers' comparison methods, trained on DiffuTOG's data and conditioned on "
                                    "the same sentence embeddings. `data` rebuilds that data from the shipped grasp "

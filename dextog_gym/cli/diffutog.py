@@ -8,19 +8,31 @@ import shlex
 from pathlib import Path
 
 from dextog_gym.cli.helptext import add_backend_argument, examples
-from dextog_gym.objects.spec import SPLIT_CHOICES
+from dextog_gym.cli.sampling import add_one_object_arguments, sample_one_object
+from dextog_gym.cli.vocabulary import (
+    add_grasps_per_object,
+    add_max_objects,
+    add_objects,
+    add_verifier,
+    add_workers,
+    worker_count,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("diffutog", **examples(
                            "dextog diffutog sample --object stapler_001 -n 16 --out my.npz",
-                           "dextog diffutog generate --split unseen --per-object 16 --out unseen_T.npz"),
+                           "dextog diffutog generate --objects unseen --grasps-per-object 16 --out unseen_T.npz"),
                        help="DiffuTOG: train, sample, data engine",
                        description="DiffuTOG, the language-conditioned grasp diffusion model of DexTOG "
                                    "(specs §3): `train` a model on grasp files, `sample` grasps for an object and "
                                    "a sentence, `engine` runs the paper's data loop.")
     dsub = p.add_subparsers(dest="diffutog_command", metavar="ACTION", required=True)
+    for add in (_add_train, _add_sample, _add_generate, _add_handle, _add_table3, _add_engine):
+        add(dsub)
 
+
+def _add_train(dsub: argparse._SubParsersAction) -> None:
     t = dsub.add_parser("train", **examples(
                             "dextog diffutog train --data runs/diffutog/engine/data/rule.npz --agnostic "
                             "runs/diffutog/engine/data/raw.npz --out runs/diffutog/shipped --iterations 8000 "
@@ -39,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--save-prepared", type=Path, default=None, metavar="FILE",
                    help="write the training data built from --data/--agnostic to FILE (with --iterations 0: only that)")
     t.add_argument("--agnostic", nargs="*", default=[], metavar="GRASPS", help="task-agnostic grasp files or folders")
-    t.add_argument("--out", type=Path, required=True, help="run folder")
+    t.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, TensorBoard logs, model.npz)")
     t.add_argument("--iterations", type=int, default=50_000, help='training iterations (batches; specs §3.6: 30–50k)')
     t.add_argument("--batch", type=int, default=64, help='grasps per batch (8 objects per batch)')
     t.add_argument("--lr", type=float, default=5e-4, help='AdamW learning rate')
@@ -57,6 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     t.set_defaults(func=run_train)
 
+
+def _add_sample(dsub: argparse._SubParsersAction) -> None:
     s = dsub.add_parser("sample", **examples(
                             "dextog diffutog sample --object stapler_001 -n 16 --text \"press down the stapler arm "
                             "to bind my notes\" --out my.npz",
@@ -64,30 +78,27 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="sample grasps for one object",
                         description="Sample grasps with a DiffuTOG model for one object and a task sentence; "
                                     "test-time collision handling is on unless --no-collision-handling.")
-    s.add_argument("--object", required=True, help="object id, e.g. stapler_000")
-    s.add_argument("--text", default=None, help="task description (default: the task's canonical sentence)")
-    s.add_argument("-n", type=int, default=16, help="grasps to sample")
-    s.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
+    add_one_object_arguments(s, default_n=16)
     s.add_argument("--no-collision-handling", action="store_true", help='skip the test-time collision handling')
     s.add_argument("--no-contact-keeping", action="store_true",
                    help="collision handling only pushes the hand out (pads may leave the surface)")
-    s.add_argument("--seed", type=int, default=0, help='sampling seed')
-    s.add_argument("--out", type=Path, default=None, help="save the grasps (.npz)")
     s.set_defaults(func=run_sample)
 
+
+def _add_generate(dsub: argparse._SubParsersAction) -> None:
     g = dsub.add_parser("generate", **examples(
-                            "dextog diffutog generate --split unseen --per-object 16 --out "
+                            "dextog diffutog generate --objects unseen --grasps-per-object 16 --out "
                             "results/diffutog/unseen_T.npz --raw-out results/diffutog/unseen_raw.npz",
-                            "dextog diffutog generate --split seen --per-object 16 --no-hand-encoder --out "
+                            "dextog diffutog generate --objects seen --grasps-per-object 16 --no-hand-encoder --out "
                             "results/diffutog/seen_no_hand_T.npz"),
                         help="grasp sets for many objects, timed",
-                        description="Sample --per-object grasps for every object of a split with a DiffuTOG model "
-                                    "(each object's canonical task sentence unless --text). With collision handling "
-                                    "(default) --raw-out also saves the same samples before the handling.")
-    g.add_argument("--split", default="seen", choices=SPLIT_CHOICES, help="which objects (default: seen)")
+                        description="Sample --grasps-per-object grasps for every chosen object with a DiffuTOG "
+                                    "model (each object's canonical task sentence unless --text). With collision "
+                                    "handling (default) --raw-out also saves the same samples before the handling.")
+    add_objects(g, "seen", old_split=True)
     g.add_argument("--tasks", default=None, help="comma-separated tasks (default: all five)")
-    g.add_argument("--max-objects", type=int, default=None, help="objects per task")
-    g.add_argument("--per-object", type=int, default=16, help='grasps per object')
+    add_max_objects(g)
+    add_grasps_per_object(g, 16, makes=True, old=("--per-object",))
     g.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
     g.add_argument("--no-hand-encoder", action="store_true", help="use the shipped ablation model")
     g.add_argument("--no-collision-handling", action="store_true", help='skip the test-time collision handling')
@@ -95,12 +106,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="collision handling only pushes the hand out (Table III's handling without the contact term)")
     g.add_argument("--text", default=None, help="one sentence for every object (default: each task's canonical one)")
     g.add_argument("--seed", type=int, default=0, help='sampling seed')
-    g.add_argument("--out", type=Path, required=True, help="grasp file (.npz)")
-    g.add_argument("--raw-out", type=Path, default=None, help="the samples before collision handling (.npz)")
-    g.add_argument("--per-object-dir", type=Path, default=None, help="also one file per object here")
+    g.add_argument("--out", type=Path, required=True, help="grasp file (.npz) to write")
+    g.add_argument("--raw-out", type=Path, default=None, help="also this .npz file: the samples before collision "
+                                                              "handling")
+    g.add_argument("--per-object-dir", type=Path, default=None, help="also one file per object in this folder")
     g.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     g.set_defaults(func=run_generate)
 
+
+def _add_handle(dsub: argparse._SubParsersAction) -> None:
     h = dsub.add_parser("handle", **examples(
                             "dextog diffutog handle results/diffutog/seen_raw.npz --no-contact-keeping --out "
                             "results/diffutog/seen_T_push.npz"),
@@ -109,10 +123,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "--raw-out, so Table III rows differ only by the handling.")
     h.add_argument("raw", type=Path, help="raw samples (.npz from generate --raw-out)")
     h.add_argument("--no-contact-keeping", action="store_true", help="push out only (no contact term)")
-    h.add_argument("--out", type=Path, required=True, help="grasp file (.npz)")
+    h.add_argument("--out", type=Path, required=True, help="grasp file (.npz) to write")
     h.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     h.set_defaults(func=run_handle)
 
+
+def _add_table3(dsub: argparse._SubParsersAction) -> None:
     q = dsub.add_parser("table3", **examples(
                             "dextog diffutog table3 --row \"DiffuTOG w. Emb_H + T\" results/diffutog/seen_T.npz "
                             "results/diffutog/unseen_T.npz --out results/diffutog/table_iii.md",
@@ -124,13 +140,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--row", nargs=3, action="append", required=True, metavar=("NAME", "SEEN_NPZ", "UNSEEN_NPZ"),
                    help="a table row: its name and the grasp sets of seen and unseen objects, each a .npz or a folder "
                         "of per-object .npz (only the split's objects are counted; repeat for more rows)")
-    q.add_argument("--max-per-object", type=int, default=200, help='evaluate at most this many grasps per object')
-    q.add_argument("--out", type=Path, default=None, help="also write the table (markdown)")
+    add_grasps_per_object(q, 200, makes=False, old=("--max-per-object",))
+    q.add_argument("--out", type=Path, default=None, help="also write the table to this markdown file")
     q.add_argument("--paper", choices=["i", "iii"], default="iii",
                    help="which of DexTOG's tables to print beneath: I (against GraspTTA and UniDexGrasp) or III "
                         "(DiffuTOG's ablation; default)")
     q.set_defaults(func=run_table3)
 
+
+def _add_engine(dsub: argparse._SubParsersAction) -> None:
     e = dsub.add_parser("engine", **examples(
                             "dextog diffutog engine --out runs/diffutog/engine_small --max-objects 2 "
                             "--train-iterations 2000 --bootstrap-rounds 2 --workers 1",
@@ -139,9 +157,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="raw -> rule -> train -> bootstrap x K (generate, keep pen < 0.5 cm + lift "
                                     "test, retrain) -> RL verification with the reference policies -> fine-tune. "
                                     "Each stage is recorded in OUT/engine.json; rerun the same command to resume.")
-    e.add_argument("--out", type=Path, required=True, help="engine folder")
-    e.add_argument("--split", default="seen", choices=SPLIT_CHOICES, help="which objects (default: seen)")
-    e.add_argument("--max-objects", type=int, default=None, help="objects per task (default: all of the split)")
+    e.add_argument("--out", type=Path, required=True, help="engine folder (engine.json, data, models; resumable)")
+    add_objects(e, "seen", note="; the engine runs on one split: seen, unseen or all", old_split=True)
+    add_max_objects(e)
     e.add_argument("--train-iterations", type=int, default=50_000, help='iterations of the first training stage')
     e.add_argument("--agnostic-per-object", type=int, default=128,
                    help="raw grasps per object in the data, labelled with task-agnostic sentences")
@@ -150,11 +168,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--bootstrap-iterations", type=int, default=2_000, help="fine-tuning iterations per round")
     e.add_argument("--finetune-iterations", type=int, default=2_000,
                    help='iterations of the final fine-tune on verified grasps')
-    e.add_argument("--workers", type=int, default=2, help="processes for the RL verification rollouts")
+    add_workers(e, "RL verification rollouts")
     add_backend_argument(e, "RL verification")
-    e.add_argument("--verify-with", default="reference", choices=["reference", "residual", "controller"],
-                   help="who verifies bootstrapped grasps: each task's reference verifier (default), its residual "
-                        "PPO bundle (<task>_rule_residual) or the task controller")
+    add_verifier(e, choices=("reference", "residual", "controller"), old=("--verify-with",),
+                 help="who verifies bootstrapped grasps: each task's reference verifier, its residual PPO bundle "
+                      "(<task>_rule_residual) or the task controller")
     e.add_argument("--seed", type=int, default=0, help='seeds every stage')
     e.add_argument("--no-progress", action="store_true", help='no progress bar (logs, CI)')
     e.set_defaults(func=run_engine)
@@ -198,39 +216,42 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from dextog_gym.grasp_sources.diffutog.source import DiffuTogSource
-    from dextog_gym.objects.catalog import get_object
 
-    asset = get_object(args.object)
     source = DiffuTogSource(model=args.model, collision_handling=not args.no_collision_handling,
                             contact_keeping=not args.no_contact_keeping)
-    grasps = source.sample(asset, asset.category, args.n, np.random.default_rng(args.seed), text=args.text)
-    stats = source.last_stats
-    print(f"{len(grasps)} grasps for {asset.id} ({asset.category}) from {shlex.quote(stats['text'])}")
-    print(f"sampling {stats['ms_per_grasp_sample']:.1f} ms/grasp, collision handling "
-          f"{stats['ms_per_grasp_collision']:.1f} ms/grasp; penetration before/after: "
-          f"{stats['pen_before_cm']:.2f} / {stats['pen_after_cm']:.2f} cm (mean)")
-    if args.out:
-        grasps.save(args.out)
-        print(f"saved {args.out}")
-    return 0
+
+    def describe(n: int, object_id: str, stats: dict) -> str:
+        return (f"{n} grasps for {object_id} from {shlex.quote(stats['text'])}\n"
+                f"sampling {stats['ms_per_grasp_sample']:.1f} ms/grasp, collision handling "
+                f"{stats['ms_per_grasp_collision']:.1f} ms/grasp; penetration before/after: "
+                f"{stats['pen_before_cm']:.2f} / {stats['pen_after_cm']:.2f} cm (mean)")
+
+    return sample_one_object(source, args, describe)
 
 
 def run_engine(args: argparse.Namespace) -> int:
     from dextog_gym.workflows.engine import Engine, EngineConfig
 
-    config = EngineConfig(split=args.split, max_objects=args.max_objects, train_iterations=args.train_iterations,
+    config = EngineConfig(split=engine_split(args.objects), max_objects=args.max_objects, train_iterations=args.train_iterations,
                           agnostic_per_object=args.agnostic_per_object,
-                          verify_with=args.verify_with,
+                          verify_with=args.verifier,
                           bootstrap_rounds=args.bootstrap_rounds, bootstrap_per_object=args.bootstrap_per_object,
                           bootstrap_iterations=args.bootstrap_iterations, finetune_iterations=args.finetune_iterations,
-                          seed=args.seed, workers=args.workers, backend=args.backend,
+                          seed=args.seed, workers=worker_count(args.workers), backend=args.backend,
                           progress=not args.no_progress)
     state = Engine(args.out, config).run(["dextog", *map(str, args.argv)])
     print(format_engine(state))
     return 0
+
+
+def engine_split(objects: str) -> str:
+    """The engine's state records one split (its data and resume key); --objects says which."""
+    from dextog_gym.objects.spec import SPLIT_CHOICES
+
+    if objects not in SPLIT_CHOICES:
+        raise ValueError(f"dextog diffutog engine runs on one split: --objects seen, unseen or all, not {objects!r}")
+    return objects
 
 
 def format_engine(state: dict) -> str:
@@ -257,15 +278,14 @@ def run_generate(args: argparse.Namespace) -> int:
         generate_sets,
         save_per_object,
     )
-    from dextog_gym.objects.catalog import list_objects
-    from dextog_gym.objects.spec import CATEGORIES
+    from dextog_gym.objects.catalog import get_object
+    from dextog_gym.objects.selection import select_objects
 
-    tasks = args.tasks.split(",") if args.tasks else list(CATEGORIES)
-    ids = []
-    for task in tasks:
-        found = list_objects(task, args.split)
-        ids.extend(found[: args.max_objects] if args.max_objects else found)
-    final, raw, timing = generate_sets(ids, args.per_object, args.model, not args.no_hand_encoder,
+    ids = select_objects(args.objects, args.max_objects)
+    if args.tasks:
+        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        ids = [i for i in ids if get_object(i).category in tasks]
+    final, raw, timing = generate_sets(ids, args.grasps_per_object, args.model, not args.no_hand_encoder,
                                        not args.no_collision_handling, args.seed, args.text, not args.no_progress,
                                        contact_keeping=not args.no_contact_keeping)
     final.save(args.out)
@@ -296,7 +316,7 @@ def run_handle(args: argparse.Namespace) -> int:
 def run_table3(args: argparse.Namespace) -> int:
     from dextog_gym.grasp_sources.diffutog.quality import format_table3, table3_rows
 
-    rows = table3_rows([(name, Path(seen), Path(unseen)) for name, seen, unseen in args.row], args.max_per_object)
+    rows = table3_rows([(name, Path(seen), Path(unseen)) for name, seen, unseen in args.row], args.grasps_per_object)
     text = format_table3(rows, args.paper)
     print(text)
     if args.out:

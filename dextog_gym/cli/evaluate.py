@@ -6,59 +6,53 @@ import argparse
 from pathlib import Path
 
 from dextog_gym.cli.helptext import add_backend_argument, examples
-from dextog_gym.objects.spec import SPLIT_CHOICES
+from dextog_gym.cli.vocabulary import (
+    add_grasps,
+    add_grasps_per_object,
+    add_max_objects,
+    add_objects,
+    add_verifier,
+    add_workers,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from dextog_gym.envs.table import ENV_IDS
 
     p = sub.add_parser("evaluate", **examples(
-                           "dextog evaluate --policy stapler_rule_residual --grasps rule --objects unseen "
-                           "--max-grasps-per-object 12 --workers 2",
-                           "dextog evaluate --policy stapler_rule_residual --grasps my_grasps.npz --objects all --format csv "
+                           "dextog evaluate --verifier reference --env DexTOG/Stapler-v1 --grasps rule --objects unseen "
+                           "--grasps-per-object 12",
+                           "dextog evaluate --verifier stapler_rule_residual --grasps my_grasps/ --objects all --format csv "
                            "--out eval.json",
-                           "dextog evaluate --policy controller --env DexTOG/BottleCap-v1 --grasps isf --objects seen "
-                           "--sample-grasps-per-object 8",
-                           "dextog evaluate --policy reference --env DexTOG/PenPress-v1 --grasps open_hand --objects seen "
-                           "--sample-grasps-per-object 8"),
-                       help="success of a policy from every grasp of a grasp set",
+                           "dextog evaluate --verifier controller --env DexTOG/BottleCap-v1 --grasps isf --objects bottle_001,bottle_002 "
+                           "--grasps-per-object 8",
+                           "dextog evaluate --verifier reference --env DexTOG/PenPress-v1 --grasps open_hand --objects seen "
+                           "--max-objects 2 --grasps-per-object 8"),
+                       help="success of a verifier (reference, controller, a bundle) from the grasps of a grasp set",
                        description="Deterministic rollouts of a trained policy from every grasp of a grasp set "
                                    "(reset options object_id/grasp_index), in parallel processes. Prints per-object "
                                    "and per-task success (latched, at the end, lift-only), mean return and per-term "
                                    "returns; --out keeps every episode as JSON for `dextog table`.")
-    p.add_argument("--policy", required=True,
-                   help="policy folder (policy.npz + policy.json), a reference name like stapler_rule_residual, "
-                        "'reference' (with --env: the task's reference verifier, its residual bundle or its "
-                        "controller), or 'controller' (with --env: the training-free task controller)")
-    p.add_argument("--grasps", default="rule", help="grasp source name (rule, isf, diffutog, grasptta, ...), a .npz file, or a folder of per-object .npz files (what grasps generate writes)")
-    p.add_argument("--objects", default="seen", help="seen, unseen, all, or comma-separated object ids")
-    p.add_argument("--env", default=None, choices=ENV_IDS, metavar="ENV_ID", help="default: the policy's env")
+    add_verifier(p, old=("--policy",))
+    add_grasps(p, "rule")
+    add_objects(p, "seen")
+    p.add_argument("--env", default=None, choices=ENV_IDS, metavar="ENV_ID",
+                   help="the task's env (default: the bundle's env; needed with reference or controller)")
     p.add_argument("--episodes-per-grasp", type=int, default=1, help="rollouts per grasp, each with its own seed")
-    p.add_argument("--max-grasps-per-object", type=int, default=None, help="first N grasps (file order) per object")
-    p.add_argument("--sample-grasps-per-object", type=int, default=None,
-                   help="N grasps per object drawn across its whole set (seeded by --seed and the object id)")
-    p.add_argument("--max-objects", type=int, default=None, help="first N objects of the split")
-    p.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
+    add_grasps_per_object(p, None, makes=False, old=("--sample-grasps-per-object",), legacy_first_n=True)
+    add_max_objects(p)
+    add_workers(p)
     add_backend_argument(p)
     p.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (each episode: seed + its index)")
     p.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"), help="how to print the summary")
     p.add_argument("--out", type=Path, default=None,
-                   help="write the full result (every episode) to this JSON; finished episodes wait in "
+                   help="JSON file for the full result (every episode); finished episodes wait in "
                         "OUT.partial.json meanwhile, and a rerun after a crash or kill runs only the rest")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     p.add_argument("--full-episodes", action="store_true",
                    help="run every episode its 100 steps (default: end it once its success latches or can no "
                         "longer latch; the success verdict is the same, 'at end' is then not measured)")
     p.set_defaults(func=run)
-
-
-def parse_objects(text: str) -> str | list[str]:
-    if text in SPLIT_CHOICES:
-        return text
-    ids = [t.strip() for t in text.split(",") if t.strip()]
-    if not ids:
-        raise ValueError("--objects is empty")
-    return ids
 
 
 def partial_path(out: Path) -> Path:
@@ -79,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
     from dextog_gym.policies.evaluate import EvalRequest, evaluate
     from dextog_gym.policies.report import format_summary, save_result
 
-    req = EvalRequest(policy=args.policy, grasps=args.grasps, objects=parse_objects(args.objects), env_id=args.env,
+    req = EvalRequest(policy=args.verifier, grasps=args.grasps, objects=args.objects, env_id=args.env,
                       episodes_per_grasp=args.episodes_per_grasp, max_grasps_per_object=args.max_grasps_per_object,
                       max_objects=args.max_objects, workers=args.workers, backend=args.backend, seed=args.seed,
-                      sample_grasps_per_object=args.sample_grasps_per_object,
+                      sample_grasps_per_object=args.grasps_per_object,
                       progress=not args.no_progress, full_episodes=args.full_episodes)
     if not args.out:
         result = evaluate(req)

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
+from dextog_gym.cli.vocabulary import add_grasps, add_grasps_per_object, add_objects, add_workers, worker_count
+from dextog_gym.objects.selection import resolve_object_ids
 from dextog_gym.tables import format_table
 
 
@@ -14,11 +16,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("grasps", **examples(
                                 "dextog grasps sources",
                                 "dextog grasps info assets/grasps/rule/stapler_000.npz",
-                                "dextog grasps generate --source diffutog --objects unseen --per-object 16 --out "
-                                "my_grasps"),
+                                "dextog grasps generate --grasps diffutog --objects unseen --grasps-per-object 16 "
+                                "--out my_grasps"),
                             help="generate, inspect and picture grasp sets (.npz)")
     gsub = parser.add_subparsers(dest="grasps_command", metavar="ACTION", required=True)
+    _add_generate(gsub)
+    _add_inspection(gsub)
+    _add_metrics(sub)
 
+
+def _add_generate(gsub: argparse._SubParsersAction) -> None:
     gen = gsub.add_parser(
         "generate", help="generate a grasp set per object from any registered source, resumable",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -26,34 +33,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "under OUT/<source>/ (objects that already have a file are skipped, so a killed run resumes). "
                     "isf and rule run the paper's pipeline (raw sampling; rules + lift test on the saved raw "
                     "grasps) into the shipped grasp root by default; every other source (rule_relaxed, diffutog, "
-                    "a third-party entry point, 'package.module:Class') is sampled with --per-object grasps per "
-                    "object and needs --out. Results depend on (--seed, object id) only.",
+                    "a third-party entry point, 'package.module:Class') is sampled with --grasps-per-object grasps "
+                    "per object and needs --out. Results depend on (--seed, object id) only.",
         epilog="examples:\n"
-               "  dextog grasps generate --source isf --objects pen_000 --target 200 --out my_grasps\n"
-               "  dextog grasps generate --source rule --objects pen_000 --out my_grasps\n"
-               "  dextog grasps generate --source diffutog --objects unseen --per-object 16 --out my_grasps\n"
-               "  dextog grasps generate --source my_package.sampler:MySource --objects stapler --out my_grasps")
-    gen.add_argument("--source", required=True,
-                     help="a registered source name (`dextog grasps sources` lists them), 'package.module:Class', "
-                          "or a .npz file; isf: raw task-agnostic grasps; rule: paper rules + lift test on the "
-                          "saved isf grasps")
-    gen.add_argument("--objects", nargs="+", default=["all"],
-                     help="'all', 'seen', 'unseen', a category, or object ids (default: all)")
+               "  dextog grasps generate --grasps isf --objects pen_000 --target 200 --out my_grasps\n"
+               "  dextog grasps generate --grasps rule --objects pen_000 --out my_grasps\n"
+               "  dextog grasps generate --grasps diffutog --objects unseen --grasps-per-object 16 --out my_grasps\n"
+               "  dextog grasps generate --grasps my_package.sampler:MySource --objects stapler --out my_grasps")
+    add_grasps(gen, None, old=("--source",),
+               what="the generator: isf (raw task-agnostic grasps), rule (paper rules + lift test on the saved isf "
+                    "grasps), another registered source name (`dextog grasps sources`) or 'package.module:Class'")
+    add_objects(gen, "all", space_list=True)
     gen.add_argument("--target", type=int, default=1000, help="isf: distinct valid grasps wanted per object")
     gen.add_argument("--functional", type=int, default=0,
                      help="isf: grasps of the functional families (a pad on a small part, five pads around a cap) "
                           "added per object, beside --target antipodal ones")
     gen.add_argument("--max-candidates", type=int, default=20_000, help="isf: give up on an object after this many")
-    gen.add_argument("--per-object", type=int, default=16,
-                     help="sampled sources (not isf/rule): grasps per object (default: 16)")
-    gen.add_argument("--workers", type=int, default=1, help="processes (objects run in parallel)")
+    add_grasps_per_object(gen, 16, makes=True, old=("--per-object",))
+    add_workers(gen, "objects run in parallel")
     gen.add_argument("--seed", type=int, default=0, help="results depend on (seed, object id) only")
     gen.add_argument("--out", type=Path, default=None,
-                     help="grasp root; files go to OUT/<source>/<object>.npz (default for isf/rule: the shipped "
-                          "root, or $DEXTOG_ASSETS/grasps; required for other sources)")
+                     help="grasp root folder; files go to OUT/<source>/<object>.npz (default for isf/rule: the "
+                          "shipped root, or $DEXTOG_ASSETS/grasps; required for other sources)")
     gen.add_argument("--overwrite", action="store_true", help="regenerate objects that already have a file")
     gen.set_defaults(func=cmd_generate)
 
+
+def _add_inspection(gsub: argparse._SubParsersAction) -> None:
     sources = gsub.add_parser("sources", help="list the registered grasp sources",
                               formatter_class=argparse.RawDescriptionHelpFormatter,
                               description="The grasp sources found through the entry-point group "
@@ -76,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                "dextog grasps summary --root my_grasps --objects pen"),
                            help="per-task figures of a grasp root: raw rate, lift rate, rule retention")
     summ.add_argument("--root", type=Path, default=None, help="grasp root with isf/ and rule/ (default: assets/grasps)")
-    summ.add_argument("--objects", nargs="+", default=["all"], help="'all', 'seen', 'unseen', a category, or ids")
+    add_objects(summ, "all", space_list=True)
     summ.set_defaults(func=cmd_summary)
 
     info = gsub.add_parser("info", **examples(
@@ -85,29 +91,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.add_argument("file", type=Path, help="grasp set (.npz)")
     info.set_defaults(func=cmd_info)
 
+
+def _add_metrics(sub: argparse._SubParsersAction) -> None:
     metrics = sub.add_parser("metrics", **examples(
                                  "dextog metrics my_grasps/diffutog/pen_000.npz",
-                                 "dextog metrics assets/grasps/rule/stapler_000.npz --max-per-object 50"),
+                                 "dextog metrics assets/grasps/rule/stapler_000.npz --grasps-per-object 50"),
                              help="Q1, penetration, collision-free rate, diversity of a grasp set")
     metrics.add_argument("file", type=Path, help="grasp set (.npz)")
-    metrics.add_argument("--max-per-object", type=int, default=200, help="evaluate at most this many per object")
+    add_grasps_per_object(metrics, 200, makes=False, old=("--max-per-object",))
     metrics.add_argument("--seed", type=int, default=0, help="which grasps when subsampling")
     metrics.set_defaults(func=cmd_metrics)
-
-
-def resolve_objects(spec: list[str]) -> list[str]:
-    from dextog_gym.objects.catalog import get_object, list_objects
-    from dextog_gym.objects.spec import CATEGORIES, SPLIT_CHOICES
-
-    ids: list[str] = []
-    for item in spec:
-        if item in SPLIT_CHOICES:
-            ids += list_objects(split=item)
-        elif item in CATEGORIES:
-            ids += list_objects(category=item)
-        else:
-            ids.append(get_object(item).id)  # clear error for unknown ids
-    return list(dict.fromkeys(ids))
 
 
 PIPELINE_SOURCES = ("isf", "rule")  # generated by the paper's pipeline, not by sampling a source
@@ -179,13 +172,15 @@ def _run_jobs(fn, jobs: list[tuple], workers: int, desc: str) -> list:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    ids = resolve_objects(args.objects)
-    if args.source not in PIPELINE_SOURCES:
+    if not args.grasps:
+        raise ValueError("dextog grasps generate: --grasps is required (which generator: isf, rule, diffutog, ...)")
+    ids = resolve_object_ids(args.objects)
+    if args.grasps not in PIPELINE_SOURCES:
         return _generate_sampled(args, ids)
-    jobs = [(args.source, i, args.target, args.max_candidates, args.seed, args.out, args.overwrite, args.functional)
+    jobs = [(args.grasps, i, args.target, args.max_candidates, args.seed, args.out, args.overwrite, args.functional)
             for i in ids]
-    results = _run_jobs(_job, jobs, args.workers, f"{args.source} grasps")
-    if args.source == "isf":
+    results = _run_jobs(_job, jobs, worker_count(args.workers), f"{args.grasps} grasps")
+    if args.grasps == "isf":
         rows = [(oid, n, p.get("candidates", "-"), p.get("seconds", "-"), p.get("coverage", "-"))
                 for oid, n, p in results]
         print(format_table(["object", "grasps", "candidates", "seconds", "coverage"], rows))
@@ -200,21 +195,21 @@ def _generate_sampled(args: argparse.Namespace, ids: list[str]) -> int:
     from dextog_gym.grasps.registry import get_source
 
     if args.out is None:
-        raise ValueError(f"--out is required for --source {args.source!r} (files go to OUT/<source>/<object>.npz); "
+        raise ValueError(f"--out is required for --grasps {args.grasps!r} (files go to OUT/<source>/<object>.npz); "
                          "only isf and rule write into the shipped grasp root")
-    if args.per_object < 1:
-        raise ValueError(f"--per-object must be at least 1, got {args.per_object}")
-    source = get_source(args.source)  # a clear error now, not in every worker
+    if args.grasps_per_object < 1:
+        raise ValueError(f"--grasps-per-object must be at least 1, got {args.grasps_per_object}")
+    source = get_source(args.grasps)  # a clear error now, not in every worker
     name = getattr(source, "name", None) or "source"
     name = "".join(c if c.isalnum() or c in "_-." else "_" for c in name)
-    jobs = [(args.source, name, i, args.per_object, args.seed, args.out, args.overwrite) for i in ids]
-    results = _run_jobs(_sample_job, jobs, args.workers, f"{name} grasps")
+    jobs = [(args.grasps, name, i, args.grasps_per_object, args.seed, args.out, args.overwrite) for i in ids]
+    results = _run_jobs(_sample_job, jobs, worker_count(args.workers), f"{name} grasps")
     rows = [(oid, "-" if n < 0 else n, f"{1000 * s / max(n, 1):.1f}" if n > 0 else "-", what)
             for oid, n, s, what in results]
     print(format_table(["object", "grasps", "ms/grasp", "file"], rows))
     empty = [oid for oid, n, _, _ in results if n == 0]
     if empty:
-        print(f"{len(empty)} object(s) got no grasps from {args.source!r}: {', '.join(empty)}")
+        print(f"{len(empty)} object(s) got no grasps from {args.grasps!r}: {', '.join(empty)}")
     return 1 if len(empty) == len(results) else 0
 
 
@@ -245,7 +240,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     from dextog_gym.grasp_sources.summary import HEADERS, summarise
 
-    summaries = summarise(args.root, resolve_objects(args.objects))
+    summaries = summarise(args.root, resolve_object_ids(args.objects))
     if not summaries:
         raise ValueError(f"no isf grasp files under {args.root or 'assets/grasps'}; run `dextog grasps generate`")
     print(format_table(HEADERS, [s.row() for s in summaries]))
@@ -275,7 +270,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_metrics(args: argparse.Namespace) -> int:
     from dextog_gym.metrics.report import grasp_set_metrics
 
-    rows = grasp_set_metrics(args.file, max_per_object=args.max_per_object, seed=args.seed)
+    rows = grasp_set_metrics(args.file, max_per_object=args.grasps_per_object, seed=args.seed)
     headers = ["object", "task", "grasps", "Q1", "pen cm", "η_f", "self-coll.", "joint var", "joint range", "ms/grasp"]
     print(format_table(headers, [[r[h] for h in headers] for r in rows]))
     return 0

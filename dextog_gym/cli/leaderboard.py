@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from dextog_gym.cli.helptext import add_backend_argument, examples
+from dextog_gym.cli.vocabulary import add_workers, deprecated
 
 # The baselines' names, for the parser without importing the leaderboard (leaderboard/baselines.py BASELINES).
 BASELINE_NAMES = ("isf", "rule", "diffutog", "ndpp", "cvae", "grasptta", "unidexgrasp", "random", "shifted", "open_hand", "selection")
@@ -29,6 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "public objects (selection not controlled). See docs/leaderboard.md. A number comes "
                                    "from evaluate, is checked by verify, stored by submit and shown by render.")
     lsub = p.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
+    for add in (_add_check, _add_evaluate, _add_baseline, _add_verify, _add_submit, _add_paper_table, _add_render):
+        add(lsub)
+
+
+def _add_check(lsub: argparse._SubParsersAction) -> None:
     c = lsub.add_parser("check", **examples("dextog leaderboard check my_submission/",
                                             "dextog leaderboard check my_submission.zip"),
                         help="validate a submission and show what it covers",
@@ -38,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("submission", type=Path, help="submission folder or .zip")
     c.set_defaults(func=run_check)
 
+
+def _add_evaluate(lsub: argparse._SubParsersAction) -> None:
     e = lsub.add_parser("evaluate", **examples(
                             "dextog leaderboard evaluate my_submission/ --out results/my_method.json",
                             "dextog leaderboard evaluate --generator dist/my_gen-1.0-py3-none-any.whl "
@@ -60,7 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("submission", type=Path, nargs="?", default=None, help="submission folder or .zip (files track)")
     e.add_argument("--generator", default=None, metavar="PACKAGE|NAME",
                    help="generator track: a .whl/.tar.gz that registers a grasp source, or an installed source name")
-    e.add_argument("--source", default=None, help="which of the package's registered sources (default: its only one)")
+    e.add_argument("--generator-source", default=None, metavar="NAME",
+                   help="which of the package's registered sources (default: its only one)")
+    deprecated(e, "--source", "--generator-source", "generator_source")
     e.add_argument("--meta", type=Path, default=None,
                    help="the generator's submission.json (method, authors, link, ...); built-ins have their own")
     e.add_argument("--hidden-per-category", type=int, default=16, help="hidden objects per category (default: 16)")
@@ -68,15 +78,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run the generator even where no sandbox is available (resource limits only)")
     e.add_argument("--memory-mb", type=int, default=6144, help="generator memory limit (default: %(default)s)")
     e.add_argument("--wall-s", type=float, default=300.0, help="generator wall time per object (default: %(default)s)")
-    e.add_argument("--out", type=Path, required=True, help="result JSON to write (generated grasps: RESULT.grasps/)")
+    e.add_argument("--out", type=Path, required=True, help="result JSON file to write (generated grasps: the folder "
+                                                            "RESULT.grasps/ beside it)")
     add_secret_argument(e)
     e.add_argument("--full-episodes", action="store_true",
                    help="run every episode its full 100 steps (default: end it once its success latches)")
-    e.add_argument("--workers", type=int, default=0, help="rollout processes or Ray workers (default: one per core)")
+    add_workers(e, "rollout processes or Ray workers")
     add_backend_argument(e)
     e.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     e.set_defaults(func=run_evaluate)
 
+
+def _add_baseline(lsub: argparse._SubParsersAction) -> None:
     b = lsub.add_parser("baseline", **examples("dextog leaderboard baseline rule --out leaderboard/baselines/rule",
                                                "dextog leaderboard baseline shifted --out /tmp/shifted"),
                         help="write a baseline entry as a submission folder",
@@ -90,6 +103,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", type=Path, required=True, help="submission folder to write")
     b.set_defaults(func=run_baseline)
 
+
+def _add_verify(lsub: argparse._SubParsersAction) -> None:
     v = lsub.add_parser("verify", **examples(
                             "dextog leaderboard verify leaderboard/submissions/0123abcd4567.json --sample 100",
                             "dextog leaderboard verify runs/lb/rule.json",
@@ -105,11 +120,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the submission folder or zip (default: the path stored in the result)")
     v.add_argument("--sample", type=int, default=None, help="re-run this many episodes drawn at random (default: all)")
     v.add_argument("--sample-seed", type=int, default=0, help="seed of that draw (default: 0)")
-    v.add_argument("--workers", type=int, default=0, help="rollout processes or Ray workers (default: one per core)")
+    add_workers(v, "rollout processes or Ray workers")
     add_secret_argument(v)
     add_backend_argument(v, "re-runs")
     v.set_defaults(func=run_verify)
 
+
+def _add_submit(lsub: argparse._SubParsersAction) -> None:
     s = lsub.add_parser("submit", **examples("dextog leaderboard submit runs/lb/rule.json",
                                              "dextog leaderboard submit results/mine.json --db /srv/lb.sqlite "
                                              "--folder /srv/submissions"),
@@ -126,6 +143,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                     "supersedes (a re-evaluated generator): it leaves the board")
     s.set_defaults(func=run_submit)
 
+
+def _add_paper_table(lsub: argparse._SubParsersAction) -> None:
     t = lsub.add_parser("paper-table", **examples(
         "dextog leaderboard paper-table --shape dextog-ii leaderboard/submissions/0b2a6815ff8a.json",
         "dextog leaderboard paper-table --shape ndpp-2 A.json B.json --out results/ndpp/table_2.md"),
@@ -137,9 +156,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--shape", required=True, choices=("dextog-ii", "ndpp-2"), help="which paper table")
     t.add_argument("--label", action="append", default=[], help="a row label per result, in order (default: the "
                                                                  "method and track)")
-    t.add_argument("--out", type=Path, help="also write the table here (markdown)")
+    t.add_argument("--out", type=Path, help="also write the table to this markdown file")
     t.set_defaults(func=run_paper_table)
 
+
+def _add_render(lsub: argparse._SubParsersAction) -> None:
     r = lsub.add_parser("render", **examples("dextog leaderboard render",
                                              "dextog leaderboard render --db /srv/lb.sqlite --out /srv/www "
                                              "--screenshot docs/images/leaderboard.png"),
@@ -148,7 +169,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "overall, bar charts with 95 % intervals, links to each method) from the "
                                     "stored entries. --screenshot renders the page in headless Chromium.")
     r.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite store (default: %(default)s)")
-    r.add_argument("--out", type=Path, default=Path("leaderboard"), help="folder to write into (default: %(default)s)")
+    r.add_argument("--out", type=Path, default=Path("leaderboard"), help="folder to write README.md and index.html "
+                                                                         "into (default: %(default)s)")
     r.add_argument("--screenshot", type=Path, default=None, help="also save a PNG of the page (needs chromium)")
     r.set_defaults(func=run_render)
 
@@ -219,7 +241,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         from dextog_gym.leaderboard.generator_track import evaluate_generator
 
         meta = json.loads(args.meta.read_text(encoding="utf-8")) if args.meta else builtin_meta(args.generator)
-        result = evaluate_generator(args.generator, args.out, meta, source=args.source,
+        result = evaluate_generator(args.generator, args.out, meta, source=args.generator_source,
                                     per_category=args.hidden_per_category, trust=args.trust_generator,
                                     limits=Limits(memory_mb=args.memory_mb, wall_s=args.wall_s), **common)
     print(result_report(result), end="")

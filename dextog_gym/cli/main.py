@@ -8,7 +8,19 @@ import sys
 from typing import Sequence
 
 from dextog_gym import __version__
-from dextog_gym.cli import assets, baselines, demo, diffutog, evaluate, grasps, leaderboard, ndpp, policy, table, train
+from dextog_gym.cli import (
+    assets,
+    baselines,
+    diffutog,
+    evaluate,
+    grasps,
+    leaderboard,
+    ndpp,
+    policy,
+    render,
+    table,
+    train,
+)
 from dextog_gym.cli.helptext import examples
 from dextog_gym.files import FolderInUseError
 from dextog_gym.grasps.registry import ALLOW_IMPORT_ENV, SourceOutputError
@@ -20,10 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dextog",
         description="dextog_gym: task-oriented dexterous grasping benchmark (Shadow Hand, PyBullet, CPU).",
-        **examples("dextog assets list --split unseen",
-                   "dextog evaluate --policy stapler_rule_residual --grasps rule --objects unseen --max-grasps-per-object 12",
-                   "dextog benchmark --sources rule,isf --max-objects 2 --max-grasps-per-object 2",
-                   "dextog grasps generate --source diffutog --objects unseen --per-object 16 --out my_grasps",
+        **examples("dextog assets list --objects unseen",
+                   "dextog evaluate --verifier reference --env DexTOG/Stapler-v1 --grasps rule --objects unseen "
+                   "--grasps-per-object 12",
+                   "dextog benchmark --grasps rule,isf --max-objects 2 --grasps-per-object 2",
+                   "dextog grasps generate --grasps diffutog --objects unseen --grasps-per-object 16 --out my_grasps",
                    "dextog evaluate --help"),
     )
     parser.add_argument("--version", action="version", version=f"dextog_gym {__version__}")
@@ -32,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "they name; never needed for installed sources or .npz files)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     assets.register(sub)
-    demo.register(sub)
+    render.register(sub)
     grasps.register(sub)
     train.register(sub)
     evaluate.register(sub)

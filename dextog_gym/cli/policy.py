@@ -1,4 +1,4 @@
-"""``dextog policy``: work with a trained policy bundle; ``export --sb3`` writes a stable-baselines3 PPO zip."""
+"""``dextog policy``: work with a trained policy bundle; ``export --out X.zip`` writes a stable-baselines3 PPO zip."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
+from dextog_gym.cli.vocabulary import deprecated
 
 EXPORT_DESCRIPTION = """\
 Write the policy as a stable-baselines3 PPO zip (MlpPolicy). PPO.load reads it, and its deterministic
@@ -21,19 +22,20 @@ Provenance (bundle meta, env id, the check) is in the zip: model.dextog_provenan
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("policy", **examples("dextog policy export stapler_rule_ppo30k --sb3 stapler_rule_ppo30k.zip"),
+    p = sub.add_parser("policy", **examples("dextog policy export stapler_rule_ppo30k --out stapler_rule_ppo30k.zip"),
                        help="export a policy bundle to other formats",
                        description="Work with a policy bundle (policy.npz + policy.json): a shipped reference "
                                    "policy such as stapler_rule_ppo30k,\nor the policy/ folder of a `dextog train` run.")
     actions = p.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     e = actions.add_parser("export", **examples(
-                               "dextog policy export stapler_rule_ppo30k --sb3 stapler_rule_ppo30k.zip",
-                               "dextog policy export runs/Stapler_rule_s0/policy --sb3 exports/stapler_mine.zip"),
+                               "dextog policy export stapler_rule_ppo30k --out stapler_rule_ppo30k.zip",
+                               "dextog policy export runs/Stapler_rule_s0/policy --out exports/stapler_mine.zip"),
                            help="write the policy as a stable-baselines3 PPO zip", description=EXPORT_DESCRIPTION)
     e.add_argument("name", metavar="NAME",
                    help="a reference policy name (stapler_rule_ppo30k, pen_isf_ppo30k, ...) or a bundle folder")
-    e.add_argument("--sb3", required=True, type=Path, metavar="OUT.zip",
-                   help="the stable-baselines3 zip to write (replaced if it exists)")
+    e.add_argument("--out", type=Path, metavar="OUT.zip",
+                   help="the stable-baselines3 PPO zip file to write (replaced if it exists)")
+    deprecated(e, "--sb3", "--out", "out", type=Path)
     e.set_defaults(func=run_export)
 
 
@@ -53,14 +55,16 @@ def run_export(args: argparse.Namespace) -> int:
     from dextog_gym.policies.bundle import PolicyBundle
     from dextog_gym.policies.sb3_export import export_sb3, read_provenance
 
+    if args.out is None:
+        raise ValueError("dextog policy export: --out OUT.zip is required (the stable-baselines3 zip to write)")
     folder = _bundle_folder(args.name)
     bundle = PolicyBundle.load(folder)
     try:
-        out = export_sb3(bundle, args.sb3, source=args.name)
+        out = export_sb3(bundle, args.out, source=args.name)
     except ImportError as exc:
         raise ValueError(str(exc)) from None
     except OSError as exc:  # not FileNotFoundError alone: a read-only folder, a file where a folder should be
-        raise ValueError(f"cannot write {args.sb3}: {exc.strerror or exc}") from None
+        raise ValueError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     check = read_provenance(out)["check"]
     sizes = [bundle.obs_size] + [int(w.shape[0]) for w, _ in bundle.layers]
     print(f"{args.name} ({bundle.env_id}, actor {'-'.join(map(str, sizes))} {bundle.activation}) -> {out} "

@@ -1,4 +1,4 @@
-"""``dextog demo``: each task for one episode from shipped grasps, a GIF per task, a table of returns.
+"""``dextog render``: each task for one episode from shipped grasps, a GIF per task, a table of returns.
 
 The actions come from the scripted policy (``envs/scripted.py``: lift, then close the task
 fingers or turn the cap): it needs no trained network or policy bundle, so a newcomer sees the hand,
@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
+from dextog_gym.cli.vocabulary import add_grasps, warn_deprecated
 from dextog_gym.envs.table import ENV_IDS, MAX_EPISODE_STEPS
 from dextog_gym.tables import format_table
 
@@ -21,19 +22,26 @@ TERMS = ("reward_task", "reward_lift", "reward_completion", "penalty_drop")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("demo", **examples(
-                                "dextog demo --out demo_out/scripted --no-video",
-                                "dextog demo --envs DexTOG/Stapler-v1 DexTOG/PenPress-v1 --seed 3 --out demo_out/gifs"),
+    parser = sub.add_parser("render", **examples(
+                                "dextog render --out demo_out/scripted --no-video",
+                                "dextog render --envs DexTOG/Stapler-v1 DexTOG/PenPress-v1 --seed 3 --out demo_out/gifs"),
                             help="run every task for one episode, write a GIF per task, print the returns")
-    parser.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the GIFs")
+    _add_arguments(parser)
+    parser.set_defaults(func=cmd_render)
+    old = sub.add_parser("demo")  # the old name, one more release; no help= keeps it out of the command list
+    _add_arguments(old)
+    old.set_defaults(func=_cmd_demo)
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("demo_out"), help="folder for the GIF files (default: demo_out)")
     parser.add_argument("--envs", nargs="+", default=list(ENV_IDS), metavar="ENV_ID",
                         help=f"environment ids (default: all five: {', '.join(ENV_IDS)})")
     parser.add_argument("--seed", type=int, default=0, help="reset seed: picks the object, grasp and yaw")
     parser.add_argument("--steps", type=int, default=MAX_EPISODE_STEPS, help="episode length (default: the horizon)")
-    parser.add_argument("--grasp-source", default="rule", help="grasp source name or .npz path (default: rule)")
+    add_grasps(parser, "rule", old=("--grasp-source",))
     parser.add_argument("--frame-every", type=int, default=3, help="keep every n-th step as a video frame")
     parser.add_argument("--no-video", action="store_true", help="skip rendering (faster)")
-    parser.set_defaults(func=cmd_demo)
 
 
 def run_episode(env_id: str, seed: int, steps: int, grasp_source: str, frame_every: int, video: bool):
@@ -73,15 +81,20 @@ def run_episode(env_id: str, seed: int, steps: int, grasp_source: str, frame_eve
         env.close()
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def _cmd_demo(args: argparse.Namespace) -> int:
+    warn_deprecated("dextog demo", "dextog render")
+    return cmd_render(args)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
     from dextog_gym.envs.video import save_gif
 
     if args.steps < 1 or args.frame_every < 1:
         raise ValueError("--steps and --frame-every must be at least 1")
     rows = []
-    print(f"Scripted episodes (seed {args.seed}, {args.steps} steps, grasp source {args.grasp_source!r}):")
+    print(f"Scripted episodes (seed {args.seed}, {args.steps} steps, grasp source {args.grasps!r}):")
     for env_id in args.envs:
-        row, frames = run_episode(env_id, args.seed, args.steps, args.grasp_source, args.frame_every,
+        row, frames = run_episode(env_id, args.seed, args.steps, args.grasps, args.frame_every,
                                   not args.no_video)
         rows.append(row)
         if frames:

@@ -7,12 +7,23 @@ import sys
 from pathlib import Path
 
 from dextog_gym.cli.helptext import add_backend_argument, examples
+from dextog_gym.cli.vocabulary import (
+    add_grasps,
+    add_grasps_per_object,
+    add_max_objects,
+    add_objects,
+    add_verifier,
+    add_workers,
+    deprecated,
+    split_names,
+)
 from dextog_gym.policies import reference_verifier
 
 BENCHMARK_EXAMPLES = examples(
-    "dextog benchmark --sources rule,isf --max-objects 2 --max-grasps-per-object 2 --png table_ii.png",
-    "dextog benchmark --out results/table_ii --splits seen --max-grasps-per-object 4 --workers 2",
-    "dextog benchmark --out demo_out/benchmark --tasks bottle,pen --sources rule,isf,diffutog --fresh --no-progress",
+    "dextog benchmark --grasps rule,isf --max-objects 2 --grasps-per-object 2 --png table_ii.png",
+    "dextog benchmark --out results/table_ii --objects seen --grasps-per-object 4 --verifier controller",
+    "dextog benchmark --out demo_out/benchmark --tasks bottle,pen --grasps rule,isf,diffutog --fresh --no-progress",
+    "dextog benchmark --verifier rule_ppo30k --grasps rule --objects seen,unseen --out results/ppo/table_ii",
 )
 TABLE_EXAMPLES = examples(
     "dextog table results/controller/table_ii --kind ii --intervals",
@@ -35,30 +46,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "print the Table II-shaped success table.",
                        **BENCHMARK_EXAMPLES)
     b.add_argument("--out", type=Path, default=Path("results/benchmark"),
-                   help="folder for the result JSONs, one per task × source × split (default: %(default)s)")
+                   help="folder for the result JSON files, one per task × grasps × split (default: %(default)s)")
     b.add_argument("--tasks", default=",".join(ENV_OF_TASK), help="comma-separated tasks (default: all five)")
-    b.add_argument("--sources", default="rule,isf", help="comma-separated grasp sources or .npz files "
-                                                         "(default: %(default)s)")
-    b.add_argument("--splits", default="seen,unseen", help="comma-separated object splits (default: %(default)s)")
-    b.add_argument("--policies", type=Path, default=None, help="folder of <task>_<data> policies "
-                                                             "(default: policies/reference)")
-    b.add_argument("--policy-data", default=None,
-                   help="use the <task>_<this> policies for every task: rule_residual, isf_residual (residual "
-                        "verifiers), rule_ppo30k, isf_ppo30k (the paper's protocol, 30k steps) (default: each "
-                        "task's reference verifier: its rule_residual bundle, or its controller where that was "
-                        "stronger; README 'Verifiers')")
-    b.add_argument("--max-objects", type=int, default=None, help="evaluate at most this many objects per split "
-                                                                 "(default: all)")
-    b.add_argument("--max-grasps-per-object", type=int, default=None,
-                   help="start from at most this many grasps of each object, in file order (default: all)")
-    b.add_argument("--sample-grasps-per-object", type=int, default=None,
-                   help="start from this many grasps of each object drawn across its whole set (seeded by --seed "
-                        "and the object id), instead of the first ones")
-    b.add_argument("--verifier", default="reference", choices=("reference", "controller"),
-                   help="who does the task: the reference verifiers (or the <task>_<policy-data> policies) or "
-                        "the training-free task controllers for every task (default: %(default)s)")
+    add_grasps(b, "rule,isf", several=True, old=("--sources",))
+    add_objects(b, "seen,unseen", note="; one table column per split, so here: seen, unseen and/or all")
+    deprecated(b, "--splits", "--objects", "objects")
+    add_verifier(b, help="who does the task: 'reference' (each task's reference verifier), 'controller' (the "
+                         "training-free task controllers), or a training-data label L meaning the <task>_L bundles "
+                         "in --policies: rule_residual, isf_residual (residual verifiers), rule_ppo30k, isf_ppo30k "
+                         "(the paper's protocol, 30k steps)", old=("--policy-data",))
+    b.add_argument("--policies", type=Path, default=None, metavar="FOLDER",
+                   help="folder of <task>_<label> bundles (default: the shipped reference bundles)")
+    add_max_objects(b)
+    add_grasps_per_object(b, None, makes=False, old=("--sample-grasps-per-object",), legacy_first_n=True)
     b.add_argument("--episodes-per-grasp", type=int, default=1, help="episodes from each grasp (default: 1)")
-    b.add_argument("--workers", type=int, default=0, help="rollout worker processes (default: one per core)")
+    add_workers(b, "rollouts")
     add_backend_argument(b)
     b.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (default: 0)")
     b.add_argument("--fresh", action="store_true",
@@ -103,21 +105,27 @@ def _split(text: str) -> tuple[str, ...]:
     return items
 
 
+def suite_verifier(spec: str) -> tuple[str, str | None]:
+    """``--verifier`` of benchmark as the suite takes it: (reference|controller, training-data label or None)."""
+    return (spec, None) if spec in ("reference", "controller") else ("reference", spec)
+
+
 def run_benchmark(args: argparse.Namespace) -> int:
     from dextog_gym.policies.evaluate import REFERENCE_DIR
     from dextog_gym.policies.tables import bar_chart, table_ii, to_markdown
     from dextog_gym.workflows.suite import SuiteRequest, run_suite
 
+    verifier, policy_data = suite_verifier(args.verifier)
     results = run_suite(SuiteRequest(
-        out=args.out, tasks=_split(args.tasks), sources=_split(args.sources), splits=_split(args.splits),
-        policies=args.policies or REFERENCE_DIR, policy_data=args.policy_data, max_objects=args.max_objects,
+        out=args.out, tasks=_split(args.tasks), sources=_split(args.grasps), splits=split_names(args.objects),
+        policies=args.policies or REFERENCE_DIR, policy_data=policy_data, max_objects=args.max_objects,
         max_grasps_per_object=args.max_grasps_per_object, episodes_per_grasp=args.episodes_per_grasp,
-        sample_grasps_per_object=args.sample_grasps_per_object, verifier=args.verifier,
+        sample_grasps_per_object=args.grasps_per_object, verifier=verifier,
         workers=args.workers, backend=args.backend, seed=args.seed, progress=not args.no_progress, reuse=not args.fresh,
         full_episodes=args.full_episodes))
     cells = table_ii(results)
-    who = ("the task controllers (no training)" if args.verifier == "controller"
-           else f"the <task>_{args.policy_data} policies" if args.policy_data
+    who = ("the task controllers (no training)" if verifier == "controller"
+           else f"the <task>_{policy_data} policies" if policy_data
            else "the reference verifiers (" + ", ".join(f"{t}: {reference_verifier(t)}" for t in _split(args.tasks)) + ")")
     print(f"\nSuccess rate of {who} by starting grasps (Table II shape; results in {args.out}):\n")
     print(to_markdown(cells, ("grasps", "objects"), intervals=args.intervals), end="")

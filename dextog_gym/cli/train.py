@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 from dextog_gym.cli.helptext import examples
+from dextog_gym.cli.vocabulary import add_grasps, add_objects
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from dextog_gym.envs.table import ENV_IDS
 
     p = sub.add_parser("train", **examples(
-                           "dextog train --env DexTOG/Stapler-v1 --grasp-source rule --timesteps 30000 --n-envs 2 "
+                           "dextog train --env DexTOG/Stapler-v1 --grasps rule --timesteps 30000 --n-envs 2 "
                            "--seed 0 --out runs/ref/Stapler_rule_s0",
                            "dextog train --env DexTOG/Stapler-v1 --out runs/ref/Stapler_rule_s0 --resume"),
                        help="train a PPO policy for one task",
@@ -22,12 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "grasps of a grasp source. Hyperparameters come from policies/hyperparams/ppo.yml "
                                    "(keyed by env id). Kill it at any time and continue with --resume.")
     p.add_argument("--env", required=True, choices=ENV_IDS, metavar="ENV_ID", help=f"one of {', '.join(ENV_IDS)}")
-    p.add_argument("--grasp-source", default="rule", help="grasp source name (rule, isf, ...) or a .npz grasp file")
-    p.add_argument("--objects", default="seen", choices=("seen", "unseen", "all"), help="object split to train on")
+    add_grasps(p, "rule", old=("--grasp-source",))
+    add_objects(p, "seen", note="; the env's task share of them")
     p.add_argument("--timesteps", type=int, default=None, help="total env steps (default: the yml's, 2M)")
     p.add_argument("--n-envs", type=int, default=2, help="parallel env processes (SubprocVecEnv); 1 = in-process")
     p.add_argument("--seed", type=int, default=0, help="seeds PPO, the envs and the grasp draws")
-    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<Env>_<source>_s<seed>)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<Env>_<grasps>_s<seed>)")
     p.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--hyperparams", type=Path, default=None, help="another ppo.yml")
@@ -46,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     from dextog_gym.policies.train import TrainRequest, train
 
     name = args.env.split("/")[1].rsplit("-v", 1)[0]
-    source_tag = Path(args.grasp_source).stem if args.grasp_source.endswith(".npz") else args.grasp_source
+    source_tag = Path(args.grasps).stem if args.grasps.endswith(".npz") else Path(args.grasps).name
     out = args.out or Path("runs") / f"{name}_{source_tag}_s{args.seed}"
-    req = TrainRequest(env_id=args.env, out=out, grasp_source=args.grasp_source, objects=args.objects,
+    req = TrainRequest(env_id=args.env, out=out, grasp_source=args.grasps, objects=args.objects,
                        timesteps=args.timesteps, n_envs=args.n_envs, seed=args.seed, base=args.base, init=args.init,
                        checkpoint_every=args.checkpoint_every, resume=args.resume,
                        hyperparams=args.hyperparams or HYPERPARAMS_PATH, progress=not args.no_progress,
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _argv_of(args: argparse.Namespace) -> list[str]:
-    out = ["--env", args.env, "--grasp-source", args.grasp_source, "--objects", args.objects,
+    out = ["--env", args.env, "--grasps", args.grasps, "--objects", args.objects,
            "--n-envs", str(args.n_envs), "--seed", str(args.seed)]
     if args.timesteps is not None:
         out += ["--timesteps", str(args.timesteps)]

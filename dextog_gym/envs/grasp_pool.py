@@ -19,6 +19,7 @@ import numpy as np
 from dextog_gym.grasps import Grasps
 from dextog_gym.grasps.registry import get_source, object_grasps
 from dextog_gym.objects.catalog import ObjectAsset, get_object, list_objects
+from dextog_gym.objects.selection import for_task
 from dextog_gym.objects.spec import SPLIT_CHOICES
 
 POOL_SEED = 0
@@ -26,11 +27,13 @@ DEFAULT_GRASPS_PER_OBJECT = 128  # every shipped rule grasp of an object (the mo
 
 
 def resolve_objects(task: str, objects) -> list[ObjectAsset]:
-    """``"seen"``, ``"unseen"``, ``"all"`` or a list of catalogue ids of the task's category."""
+    """``"seen"``, ``"unseen"``, ``"all"``, a comma-separated selection (objects.selection: splits, the task's
+    category, ids) or a list of catalogue ids of the task's category."""
     if isinstance(objects, str):
         if objects not in SPLIT_CHOICES:
-            raise ValueError(f"objects must be 'seen', 'unseen', 'all' or a list of ids, got {objects!r}")
-        return [get_object(i) for i in list_objects(task, objects)]
+            objects = for_task(objects, task)
+        else:
+            return [get_object(i) for i in list_objects(task, objects)]
     if not isinstance(objects, (list, tuple)) or not objects or not all(isinstance(i, str) for i in objects):
         raise ValueError(f"objects must be 'seen', 'unseen', 'all' or a non-empty list of ids, got {objects!r}")
     known = list_objects(task, "all")

@@ -1,4 +1,4 @@
-"""Measured facts about the hand asset, for ``dextog demo`` and ``dextog assets validate``.
+"""Measured facts about the hand asset, for ``dextog render`` and ``dextog assets validate``.
 
 The tests assert limits on the same quantities; this module prints the numbers so a
 newcomer sees them on their own machine.

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU torch wheel must go in first: an unpinned torch pulls several GB of CUDA packages.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install demo test assets clean browser sandbox
+.PHONY: install demo test assets clean browser sandbox docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,15 @@ install: $(VENV)/.installed
 # The training-free task controllers from the shipped grasp sets and the open-hand baseline, 2 objects x 4 grasps (sampled across each set)
 # per task, source and split: the Table II-shaped success table with 95 % intervals in a few minutes on 2 cores.
 demo: install
-	$(BIN)/dextog benchmark --verifier controller --out demo_out/benchmark --sources rule,isf,diffutog,open_hand --max-objects 2 \
-		--sample-grasps-per-object 4 --fresh --intervals --png demo_out/table_ii.png --no-progress
+	$(BIN)/dextog benchmark --verifier controller --out demo_out/benchmark --grasps rule,isf,diffutog,open_hand --max-objects 2 \
+		--grasps-per-object 4 --fresh --intervals --png demo_out/table_ii.png --no-progress
 
-test: install browser sandbox
+test: install browser sandbox docs
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The documentation site (mkdocs.yml, docs/): strict, so a broken link or a missing included table fails the build.
+docs: install
+	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 # The leaderboard page is tested in headless Chromium (Debian's package). Installed here when we can (root and
 # apt-get); elsewhere its tests are skipped with the reason, and the rest of the suite runs.

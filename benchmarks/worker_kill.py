@@ -40,7 +40,7 @@ def descendants(pid: int) -> list[int]:
 
 def one(tmp: Path) -> tuple[float, int, int, float]:
     out = tmp / "eval.json"
-    cmd = [sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--policy", "stapler_rule_residual", "--objects",
+    cmd = [sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--verifier", "stapler_rule_residual", "--objects",
            "stapler_000,stapler_001", "--max-grasps-per-object", "4", "--workers", "2", "--no-progress", "--out",
            str(out)]
     proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -116,7 +116,11 @@ def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], d
 
     if env_id not in TASK_OF_ENV:
         raise ValueError(f"unknown env id {env_id!r}; known: {', '.join(TASK_OF_ENV)}")
-    objects = req.objects
+    from dextog_gym.objects.selection import for_task
+
+    # One syntax (objects.selection): a split name stays a name (tables label rows by it), else the ids.
+    objects = for_task(req.objects, TASK_OF_ENV[env_id]) if isinstance(req.objects, str) else list(req.objects)
+    asked = objects
     if req.max_objects is not None:
         objects = [a.id for a in resolve_objects(TASK_OF_ENV[env_id], objects)][: req.max_objects]
     with warnings.catch_warnings():
@@ -134,7 +138,7 @@ def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], d
         ids = [a.id for a in pool.assets]
         facts = {"object_ids": ids, "source_of": dict(zip(ids, pool.source_of)), "dropped": pool.dropped,
                  "grasps_per_object": {a.id: len(g) for a, g in zip(pool.assets, pool.grasps)},
-                 "policy_meta": bundle.meta if bundle is not None else {"verifier": CONTROLLER}}
+                 "policy_meta": bundle.meta if bundle is not None else {"verifier": CONTROLLER}, "asked": asked}
     finally:
         env.close()
     if not jobs:
@@ -285,10 +289,11 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
     from dextog_gym.envs.table import TASK_OF_ENV
 
     policy_meta = facts.pop("policy_meta")
+    asked = facts.pop("asked")
     meta = {"env_id": env_id, "task": TASK_OF_ENV[env_id], "policy": policy_path,
             "policy_grasp_source": policy_meta.get("grasp_source"),
             "policy_trained_timesteps": policy_meta.get("trained_timesteps"),
-            "grasps": req.grasps, "objects": req.objects if isinstance(req.objects, str) else list(req.objects),
+            "grasps": req.grasps, "objects": asked,
             "episodes_per_grasp": req.episodes_per_grasp, "max_grasps_per_object": req.max_grasps_per_object,
             "sample_grasps_per_object": req.sample_grasps_per_object,
             "max_objects": req.max_objects, "seed": req.seed, "full_episodes": req.full_episodes,

@@ -14,7 +14,7 @@ from dextog_gym.cli.main import main
 def test_help_lists_subcommands():
     out = subprocess.run([sys.executable, "-m", "dextog_gym.cli.main", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    assert "assets" in out.stdout and "demo" in out.stdout
+    assert "assets" in out.stdout and "render" in out.stdout
 
 
 def test_list_prints_every_object(capsys):
@@ -40,7 +40,7 @@ def test_show_unknown_object_is_a_clear_error(tmp_path, capsys):
 
 
 def test_validate_one_category(capsys):
-    assert main(["assets", "validate", "--category", "pen"]) == 0
+    assert main(["assets", "validate", "--objects", "pen"]) == 0
     assert "16/16 objects pass" in capsys.readouterr().out
 
 
@@ -55,7 +55,7 @@ def test_assets_report_prints_tables_and_writes_pictures(tmp_path, capsys):
 
 
 def test_demo_runs_an_episode_writes_a_gif_and_the_returns_table(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--envs", "DexTOG/PenPress-v1", "--steps", "6",
+    assert main(["render", "--out", str(tmp_path), "--envs", "DexTOG/PenPress-v1", "--steps", "6",
                  "--frame-every", "2"]) == 0
     out = capsys.readouterr().out
     assert "| PenPress-v1" in out and "reward_completion" in out and "penalty_drop" in out
@@ -67,7 +67,7 @@ def test_demo_runs_an_episode_writes_a_gif_and_the_returns_table(tmp_path, capsy
 
 
 def test_demo_rejects_unknown_env(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--envs", "DexTOG/Nope-v0"]) == 2
+    assert main(["render", "--out", str(tmp_path), "--envs", "DexTOG/Nope-v0"]) == 2
     assert "DexTOG/Stapler-v1" in capsys.readouterr().err
 
 

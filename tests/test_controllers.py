@@ -72,13 +72,13 @@ def test_controller_errors():
 
 def test_evaluate_with_the_controller_records_grasp_kept(tmp_path, capsys):
     out = tmp_path / "c.json"
-    assert main(["evaluate", "--policy", "controller", "--env", "DexTOG/Stapler-v1", "--objects", "stapler_000",
-                 "--sample-grasps-per-object", "2", "--workers", "1", "--no-progress", "--out", str(out)]) == 0
+    assert main(["evaluate", "--verifier", "controller", "--env", "DexTOG/Stapler-v1", "--objects", "stapler_000",
+                 "--grasps-per-object", "2", "--workers", "1", "--no-progress", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["meta"]["policy"] == "controller" and len(result["episodes"]) == 2
     assert all("grasp_kept" in r for r in result["episodes"])
     assert "grasp_kept" in capsys.readouterr().out
-    assert main(["evaluate", "--policy", "controller", "--objects", "stapler_000"]) == 2
+    assert main(["evaluate", "--verifier", "controller", "--objects", "stapler_000"]) == 2
     assert "needs --env" in capsys.readouterr().err
 
 

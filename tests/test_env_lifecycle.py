@@ -75,5 +75,5 @@ def test_bad_env_options_are_refused(kwargs, match):
 
 def test_metrics_max_per_object_must_be_positive(capsys):
     shipped = grasps_dir() / "rule" / "stapler_000.npz"
-    assert main(["metrics", str(shipped), "--max-per-object", "0"]) == 2
+    assert main(["metrics", str(shipped), "--grasps-per-object", "0"]) == 2
     assert "max_per_object must be a positive integer" in capsys.readouterr().err

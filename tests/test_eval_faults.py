@@ -70,7 +70,7 @@ def _descendants(pid: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the workers")
 def test_killing_a_worker_of_dextog_evaluate_fails_fast_and_a_rerun_finishes(tmp_path):
     out = tmp_path / "eval.json"
-    cmd = [sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--policy", "stapler_rule_residual", "--grasps", "rule",
+    cmd = [sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--verifier", "stapler_rule_residual", "--grasps", "rule",
            "--objects", "stapler_000,stapler_001", "--max-grasps-per-object", "4", "--workers", "2", "--no-progress",
            "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -101,7 +101,7 @@ def test_killing_a_worker_of_dextog_evaluate_fails_fast_and_a_rerun_finishes(tmp
 
 def test_out_pointing_at_a_directory_is_refused_before_any_rollout(tmp_path, capsys):
     started = time.monotonic()
-    assert main(["evaluate", "--policy", "stapler_rule_residual", "--objects", "stapler_000", "--out", str(tmp_path)]) == 2
+    assert main(["evaluate", "--verifier", "stapler_rule_residual", "--objects", "stapler_000", "--out", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
     assert time.monotonic() - started < 5
 
@@ -117,7 +117,7 @@ def test_two_evaluations_into_one_out_file_the_second_is_refused(tmp_path, capsy
         deadline = time.monotonic() + 30
         while not (lock.is_file() and lock.read_text().strip()) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert main(["evaluate", "--policy", "stapler_rule_residual", "--objects", "stapler_000", "--max-grasps-per-object", "1",
+        assert main(["evaluate", "--verifier", "stapler_rule_residual", "--objects", "stapler_000", "--max-grasps-per-object", "1",
                      "--workers", "1", "--no-progress", "--out", str(out)]) == 2
         assert "in use by another process" in capsys.readouterr().err
     finally:

@@ -191,7 +191,7 @@ def test_cli_grasps_os_abort_is_refused_and_the_process_survives(tmp_path):
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "DEXTOG_ALLOW_IMPORT"}
-    proc = subprocess.run([sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--policy", "stapler_rule_residual",
+    proc = subprocess.run([sys.executable, "-m", "dextog_gym.cli.main", "evaluate", "--verifier", "stapler_rule_residual",
                            "--grasps", "os:abort", "--objects", "stapler_000", "--workers", "1", "--no-progress"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr  # os.abort would have been rc -6 / 134
@@ -253,8 +253,8 @@ def test_a_plugin_returning_the_wrong_thing_is_a_clear_error(plugin_dir, stapler
     with pytest.raises(SourceOutputError, match=message):
         object_grasps(get_source(f"bad_sources_mod:{cls}"), stapler, "stapler", 3, np.random.default_rng(0))
     out = tmp_path / "out"
-    code = main(["--allow-import", "grasps", "generate", "--source", f"bad_sources_mod:{cls}", "--objects",
-                 "stapler_000", "--per-object", "3", "--out", str(out)])
+    code = main(["--allow-import", "grasps", "generate", "--grasps", f"bad_sources_mod:{cls}", "--objects",
+                 "stapler_000", "--grasps-per-object", "3", "--out", str(out)])
     assert code == 1 and message in capsys.readouterr().out
     assert not list(out.rglob("*.npz"))
 

@@ -63,12 +63,12 @@ def test_generate_with_every_registered_source(name, tmp_path, capsys):
     spec = {"file": None}.get(name, name)
     if name == "file":
         spec = _saved_file(tmp_path / "mine.npz")
-    extra = {"isf": ["--target", "8"], "diffutog": ["--per-object", "2"], "ndpp": ["--per-object", "2"]}.get(name, ["--per-object", "4"])
+    extra = {"isf": ["--target", "8"], "diffutog": ["--grasps-per-object", "2"], "ndpp": ["--grasps-per-object", "2"]}.get(name, ["--grasps-per-object", "4"])
     if name == "rule":  # rule filters the saved isf grasps of the same root
-        assert main(["grasps", "generate", "--source", "isf", "--objects", "pen_000", "--target", "8",
+        assert main(["grasps", "generate", "--grasps", "isf", "--objects", "pen_000", "--target", "8",
                      "--out", str(out)]) == 0
         extra = []
-    assert main(["grasps", "generate", "--source", spec, "--objects", "pen_000", "--out", str(out), *extra]) == 0
+    assert main(["grasps", "generate", "--grasps", spec, "--objects", "pen_000", "--out", str(out), *extra]) == 0
     g = Grasps.load(out / name / "pen_000.npz")
     assert g.object_ids == ("pen_000",) and g.tasks == ("pen",)
     if name not in ("rule",):  # the rule may keep none of 8 raw grasps
@@ -78,7 +78,7 @@ def test_generate_with_every_registered_source(name, tmp_path, capsys):
 
 def test_third_party_entry_point_is_seeded_and_resumable(plugin_dir, tmp_path, capsys):
     assert "line" in available_sources()
-    args = ["grasps", "generate", "--source", "line", "--objects", "pen", "--per-object", "3", "--seed", "5"]
+    args = ["grasps", "generate", "--grasps", "line", "--objects", "pen", "--grasps-per-object", "3", "--seed", "5"]
     assert main([*args, "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     for obj in ("pen_000", "pen_015"):
@@ -92,14 +92,14 @@ def test_third_party_entry_point_is_seeded_and_resumable(plugin_dir, tmp_path, c
 
 
 def test_module_class_spec_and_clear_errors(plugin_dir, tmp_path, capsys):
-    args = ["grasps", "generate", "--source", "line_plugin:LineSource", "--objects", "pen_000", "--out", str(tmp_path)]
+    args = ["grasps", "generate", "--grasps", "line_plugin:LineSource", "--objects", "pen_000", "--out", str(tmp_path)]
     assert main(args) == 2  # importing named code needs --allow-import
     assert "--allow-import" in capsys.readouterr().err
     assert main(["--allow-import", *args]) == 0
     assert (tmp_path / "line" / "pen_000.npz").is_file()
-    assert main(["grasps", "generate", "--source", "line", "--objects", "pen_000"]) == 2
+    assert main(["grasps", "generate", "--grasps", "line", "--objects", "pen_000"]) == 2
     assert "--out is required" in capsys.readouterr().err
-    assert main(["grasps", "generate", "--source", "no_such_source", "--objects", "pen_000",
+    assert main(["grasps", "generate", "--grasps", "no_such_source", "--objects", "pen_000",
                  "--out", str(tmp_path)]) == 2
     assert "unknown grasp source 'no_such_source'" in capsys.readouterr().err
 

@@ -81,9 +81,9 @@ def test_train_a_residual_and_evaluate_it(tmp_path, capsys):
     assert main(["train", "--env", ENV, "--timesteps", "200", "--n-envs", "1", "--out", str(out), "--no-progress"]) == 0
     meta = json.loads((out / "policy" / "policy.json").read_text())
     assert meta["base"] == "controller" and meta["residual_scale"] == 0.5
-    assert main(["evaluate", "--policy", str(out / "policy"), "--objects", "stapler_000", "--sample-grasps-per-object",
+    assert main(["evaluate", "--verifier", str(out / "policy"), "--objects", "stapler_000", "--grasps-per-object",
                  "1", "--workers", "1", "--no-progress", "--format", "json"]) == 0
-    assert main(["policy", "export", str(out / "policy"), "--sb3", str(tmp_path / "x.zip")]) == 2
+    assert main(["policy", "export", str(out / "policy"), "--out", str(tmp_path / "x.zip")]) == 2
     assert "residual on the task controller" in capsys.readouterr().err
     assert main(["train", "--env", ENV, "--timesteps", "200", "--n-envs", "1", "--base", "none",
                  "--out", str(tmp_path / "plain"), "--no-progress"]) == 0

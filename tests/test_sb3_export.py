@@ -115,31 +115,31 @@ def test_importing_the_export_module_does_not_import_torch():
 
 def test_cli_export_writes_the_zip(tmp_path, capsys):
     out = tmp_path / "sub" / "stapler_rule_ppo30k.zip"
-    assert main(["policy", "export", "stapler_rule_ppo30k", "--sb3", str(out)]) == 0
+    assert main(["policy", "export", "stapler_rule_ppo30k", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert out.is_file() and str(out) in text and "DexTOG/Stapler-v1" in text
     assert not list(out.parent.glob(".*.tmp"))  # atomic write left nothing behind
 
 
 def test_cli_export_errors_are_one_line(tmp_path, capsys):
-    assert main(["policy", "export", "no_such_policy", "--sb3", str(tmp_path / "x.zip")]) == 2
+    assert main(["policy", "export", "no_such_policy", "--out", str(tmp_path / "x.zip")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dextog: error: unknown policy 'no_such_policy'") and "stapler_rule_ppo30k" in err
     assert err.count("\n") == 1 and not (tmp_path / "x.zip").exists()
 
-    assert main(["policy", "export", "stapler_rule_ppo30k", "--sb3", str(tmp_path / "x.pt")]) == 2
+    assert main(["policy", "export", "stapler_rule_ppo30k", "--out", str(tmp_path / "x.pt")]) == 2
     assert "is a .zip file" in capsys.readouterr().err
 
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    assert main(["policy", "export", "stapler_rule_ppo30k", "--sb3", str(blocker / "x.zip")]) == 2
+    assert main(["policy", "export", "stapler_rule_ppo30k", "--out", str(blocker / "x.zip")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"dextog: error: cannot write {blocker / 'x.zip'}") and err.count("\n") == 1
 
 
 def test_cli_export_without_stable_baselines3_says_how_to_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "stable_baselines3", None)  # import fails as if it were not installed
-    assert main(["policy", "export", "stapler_rule_ppo30k", "--sb3", str(tmp_path / "x.zip")]) == 2
+    assert main(["policy", "export", "stapler_rule_ppo30k", "--out", str(tmp_path / "x.zip")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dextog: error: exporting to stable-baselines3 needs pip install") and err.count("\n") == 1
     assert not (tmp_path / "x.zip").exists()

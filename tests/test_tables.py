@@ -189,7 +189,7 @@ def test_benchmark_png_is_the_table_ii_chart_at_that_path(results_dir, tmp_path,
     loaded = [load_result(p) for p in sorted(results_dir.glob("*.json"))]
     monkeypatch.setattr(suite, "run_suite", lambda request: loaded)
     png = tmp_path / "table_ii.png"
-    code, out, _ = run(capsys, "benchmark", "--out", str(tmp_path / "bench"), "--sources", "rule,isf",
+    code, out, _ = run(capsys, "benchmark", "--out", str(tmp_path / "bench"), "--grasps", "rule,isf",
                        "--max-objects", "2", "--max-grasps-per-object", "2", "--png", str(png), "--no-progress")
     assert code == 0 and out.endswith(f"chart: {png}\n") and "| rule | seen | 80% (n=10) |" in out
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".png"] == ["table_ii.png"]

@@ -73,7 +73,7 @@ def test_a_new_run_will_not_overwrite_an_old_one(trained, capsys):
 def test_evaluate_then_table(trained, tmp_path, capsys):
     out, _ = trained
     result = tmp_path / "res.json"
-    assert main(["evaluate", "--policy", str(out / "policy"), "--grasps", "rule", "--objects", "stapler_000,stapler_001",
+    assert main(["evaluate", "--verifier", str(out / "policy"), "--grasps", "rule", "--objects", "stapler_000,stapler_001",
                  "--max-grasps-per-object", "2", "--workers", "2", "--out", str(result), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "| stapler_000 |" in text and "| all (stapler) |" in text
@@ -103,9 +103,9 @@ def test_evaluation_is_deterministic(trained):
 
 def test_bad_inputs_fail_before_any_rollout(trained, tmp_path, capsys):
     out, _ = trained
-    assert main(["evaluate", "--policy", str(out / "policy"), "--env", "DexTOG/PenPress-v1", "--no-progress"]) == 2
+    assert main(["evaluate", "--verifier", str(out / "policy"), "--env", "DexTOG/PenPress-v1", "--no-progress"]) == 2
     assert "trained for DexTOG/Stapler-v1" in capsys.readouterr().err
-    assert main(["evaluate", "--policy", str(tmp_path / "nope"), "--no-progress"]) == 2
+    assert main(["evaluate", "--verifier", str(tmp_path / "nope"), "--no-progress"]) == 2
     assert "does not exist" in capsys.readouterr().err
     # a grasp file with grasps for pens only has nothing for a stapler policy
     from dextog_gym.grasp_sources.shipped import grasp_path
@@ -115,7 +115,7 @@ def test_bad_inputs_fail_before_any_rollout(trained, tmp_path, capsys):
     FileSource(grasp_path("isf", "pen_000")).grasps.save(pens)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(["evaluate", "--policy", str(out / "policy"), "--grasps", str(pens), "--no-progress"]) == 2
+        assert main(["evaluate", "--verifier", str(out / "policy"), "--grasps", str(pens), "--no-progress"]) == 2
     assert "no grasps" in capsys.readouterr().err
     (out / "checkpoints" / "latest.json").write_text("{")
     assert main(["train", "--env", ENV, "--out", str(out), "--resume", "--timesteps", "800", "--no-progress"]) == 2

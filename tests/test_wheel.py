@@ -96,7 +96,7 @@ def test_dextog_evaluate_runs_from_a_user_folder(installed):
     _, python, user = installed
     dextog = python.parent / "dextog"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DEXTOG_ASSETS")}
-    proc = _run([str(dextog), "evaluate", "--policy", "stapler_rule_residual", "--grasps", "rule", "--objects", "stapler_000",
+    proc = _run([str(dextog), "evaluate", "--verifier", "stapler_rule_residual", "--grasps", "rule", "--objects", "stapler_000",
                  "--max-grasps-per-object", "2", "--workers", "1", "--format", "json", "--no-progress",
                  "--out", "eval.json"], user, env | {"PYTHONPATH": str(user)})
     result = json.loads((user / "eval.json").read_text())
@@ -123,8 +123,8 @@ def test_a_third_party_grasp_source_installs_and_is_found_by_name(installed):
     dextog = python.parent / "dextog"
     listed = _run([str(dextog), "grasps", "sources"], user, env)
     assert "nearest_object" in listed.stdout and "nearest-object-source" in listed.stdout
-    _run([str(dextog), "grasps", "generate", "--source", "nearest_object", "--objects", "stapler_003",
-          "--per-object", "4", "--out", "sets"], user, env)
+    _run([str(dextog), "grasps", "generate", "--grasps", "nearest_object", "--objects", "stapler_003",
+          "--grasps-per-object", "4", "--out", "sets"], user, env)
     check = ("import json; from dextog_gym.grasps import Grasps; g = Grasps.load('sets/nearest_object/stapler_003.npz');"
              "print(json.dumps([len(g), list(g.object_ids), g.provenance['retrieved_from']]))")
     n, ids, nearest = json.loads(_run([str(python), "-c", check], user, env).stdout)

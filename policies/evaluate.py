@@ -48,6 +48,9 @@ class EvalRequest:
     progress: bool = True
     # False: an episode ends at the step its success latches (the verdict cannot change after it; see rollout)
     full_episodes: bool = False
+    # Objects asked for that the grasps do not cover: an error (False), or left out and listed in the result's
+    # "dropped" (True; the leaderboard counts them as failures itself).
+    allow_missing: bool = False
     extra_meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -135,6 +138,9 @@ def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], d
             for i in grasp_indices(len(g), asset.id, req):
                 for e in range(req.episodes_per_grasp):
                     jobs.append((asset.id, i, e, req.seed + 100_003 * e + 1_009 * k + i))
+        if pool.dropped and not req.allow_missing:
+            raise ValueError(missing_message(pool.dropped, req.grasps, TASK_OF_ENV[env_id],
+                                             [a.id for a in pool.assets]))
         ids = [a.id for a in pool.assets]
         facts = {"object_ids": ids, "source_of": dict(zip(ids, pool.source_of)), "dropped": pool.dropped,
                  "grasps_per_object": {a.id: len(g) for a, g in zip(pool.assets, pool.grasps)},
@@ -144,6 +150,14 @@ def plan_jobs(req: EvalRequest) -> tuple[str, list[tuple[str, int, int, int]], d
     if not jobs:
         raise ValueError(f"grasp set {req.grasps!r} gives no episodes for {env_id}")
     return env_id, jobs, facts
+
+
+def missing_message(dropped: dict[str, str], grasps: str, task: str, covered: list[str]) -> str:
+    """Asked-for objects without grasps: which, why, and the two ways on (never a silent drop)."""
+    first = next(iter(dropped.values()))
+    return (f"{len(dropped)} of the asked {task} objects have no grasps in {grasps!r}: {', '.join(dropped)} "
+            f"(e.g. {first}). Evaluate the covered ones (--objects {','.join(covered)}) or pass --allow-missing "
+            "to leave the others out (the result lists them)")
 
 
 def grasp_indices(available: int, object_id: str, req: EvalRequest) -> list[int]:
@@ -290,7 +304,7 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
 
     policy_meta = facts.pop("policy_meta")
     asked = facts.pop("asked")
-    meta = {"env_id": env_id, "task": TASK_OF_ENV[env_id], "policy": policy_path,
+    meta = {"env_id": env_id, "task": TASK_OF_ENV[env_id], "verifier": req.policy, "policy": policy_path,
             "policy_grasp_source": policy_meta.get("grasp_source"),
             "policy_trained_timesteps": policy_meta.get("trained_timesteps"),
             "grasps": req.grasps, "objects": asked,

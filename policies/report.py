@@ -1,8 +1,10 @@
 """Summaries of evaluation results: per object and per task, as markdown, csv or json.
 
-Rates count placed episodes only (a grasp that cannot be placed is reported as skipped, not as a
-failure of the policy); ``success`` is the paper's latched success, ``at_end`` holds at the last
-step, ``lift`` is the lift-only criterion (hand-held tasks).
+One success definition, the leaderboard's: every asked-for episode counts, and a grasp the simulator
+cannot place (``unplaced``) is a failure: a generator earns nothing for grasps that sink into the object.
+``success_placed`` is the same rate over placed episodes only, a named extra column for telling the
+verifier's share from the placement's. ``success`` is the paper's latched success, ``at_end`` holds at
+the last step, ``lift`` is the lift-only criterion (hand-held tasks); returns average placed episodes.
 """
 
 from __future__ import annotations
@@ -18,20 +20,30 @@ import numpy as np
 from dextog_gym.envs.reward import TERM_NAMES
 from dextog_gym.files import atomic_write_json
 
-COLUMNS = ("object", "episodes", "skipped", "success", "at_end", "lift", "grasp_kept", "mean_return",
-           *(f"mean_{t}" for t in TERM_NAMES))
+COLUMNS = ("object", "episodes", "unplaced", "success", "success_placed", "at_end", "lift", "grasp_kept",
+           "mean_return", *(f"mean_{t}" for t in TERM_NAMES))
+
+
+def _share(values: list[Any], n: int) -> float:
+    """Successes over ``n`` asked episodes: the unplaced ones (not in ``values``) count as failures."""
+    return float(np.sum(values)) / n
 
 
 def _stats(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     placed = [r for r in rows if not r.get("skipped")]
-    out: dict[str, Any] = {"object": name, "episodes": len(placed), "skipped": len(rows) - len(placed)}
-    if not placed:
+    out: dict[str, Any] = {"object": name, "episodes": len(rows), "unplaced": len(rows) - len(placed),
+                           "placed": len(placed)}
+    if not rows:
         return {**out, **dict.fromkeys(COLUMNS[3:], None)}
-    out["success"] = float(np.mean([r["success"] for r in placed]))
+    out["success"] = _share([r["success"] for r in placed], len(rows))
+    out["success_placed"] = float(np.mean([r["success"] for r in placed])) if placed else None
     # None when episodes stopped at their success (EvalRequest.full_episodes=False): unknown, not a failure
     at_end = [r["success_at_end"] for r in placed if r.get("success_at_end") is not None]
-    out["at_end"] = float(np.mean(at_end)) if len(at_end) == len(placed) else None
-    out["lift"] = float(np.mean([r["lift_success"] for r in placed]))
+    out["at_end"] = _share(at_end, len(rows)) if len(at_end) == len(placed) else None
+    out["lift"] = _share([r["lift_success"] for r in placed], len(rows))
+    if not placed:
+        return {**out, "grasp_kept": None, "grasp_kept_n": 0, "mean_return": None,
+                **{f"mean_{t}": None for t in TERM_NAMES}}
     # Of the successes, the share whose starting pads still touched after the lift (verifiers that report it):
     # a verifier whose successes abandon the starting grasp measures itself, not the grasp.
     kept = [r["grasp_kept"] for r in placed if r["success"] and r.get("grasp_kept") is not None]
@@ -70,20 +82,38 @@ def format_summary(result: dict[str, Any], fmt: str = "markdown") -> str:
         return json.dumps({"meta": result["meta"], "summary": table}, indent=2) + "\n"
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
+        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(table)
         return buf.getvalue()
     if fmt != "markdown":
         raise ValueError(f"unknown format {fmt!r}; choose markdown, csv or json")
     m = result["meta"]
-    head = (f"{m['env_id']}: policy {m['policy']} on {m['grasps']} grasps, {m['objects']} objects, "
+    head = (f"{m['env_id']}: verifier {verifier_text(m)} on {m['grasps']} grasps, {_objects_text(m['objects'])}, "
             f"{m['episodes_per_grasp']} episode(s) per grasp; {len(result['episodes'])} rollouts in "
-            f"{m['wall_clock_s']:.0f} s ({m['rollouts_per_s']:.2f}/s, {m['workers']} workers)\n\n")
+            f"{m['wall_clock_s']:.0f} s ({m['rollouts_per_s']:.2f}/s, {m['workers']} workers)\n")
+    if m.get("dropped"):
+        head += (f"left out, no grasps for them (--allow-missing): {', '.join(m['dropped'])}\n")
+    head += "success counts unplaced grasps as failures; success_placed is over placed episodes only\n\n"
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in table:
         lines.append("| " + " | ".join(_cell(row[c]) for c in COLUMNS) + " |")
     return head + "\n".join(lines) + "\n"
+
+
+def verifier_text(meta: dict[str, Any]) -> str:
+    """What did the task: the name asked for and, when it differs, what it resolved to (never only a path)."""
+    asked, used = meta.get("verifier"), str(meta["policy"])
+    used_name = used if used == "controller" else Path(used).name
+    if asked is None or asked == used or asked == used_name:
+        return used_name
+    return f"{asked} (= {used_name})"
+
+
+def _objects_text(objects: Any) -> str:
+    if isinstance(objects, str):
+        return f"{objects} objects"
+    return f"{len(objects)} objects" if len(objects) > 3 else ", ".join(objects)
 
 
 def save_result(result: dict[str, Any], path: str | Path) -> Path:

@@ -32,7 +32,8 @@ TRAINING_DATA_TITLES = {"isf": "Raw", "rule": "Rule-based", "verified": "Data en
 PAPER_TABLE_IV = {"Raw": (59, 35, 5, 15, 10), "Rule-based": (84, 50, 64, 79, 20), "Ours": (85, 57, 70, 81, 26)}
 ROW_TITLES = {"ii": ("grasps", "objects"), "iv": ("training data",)}
 CHART_TITLES = {"ii": "by grasp source (Table II shape)", "iv": "by training data (Table IV shape)"}
-METRIC_TITLES = {"success": "Success", "at_end": "Success at the last step", "lift": "Lift success",
+METRIC_TITLES = {"success": "Success", "success_placed": "Success over placed grasps only",
+                 "at_end": "Success at the last step", "lift": "Lift success",
                  "grasp_kept": "Starting grasp kept (share of successes)"}
 METRICS = tuple(METRIC_TITLES)
 FORMATS = ("markdown", "csv", "json")
@@ -58,9 +59,11 @@ def _cells(results: list[dict[str, Any]], key_of, key: str = "success") -> Cells
         if row is None:
             continue
         total = summarise(res)[-1]
-        # grasp_kept is a share of the successes (those whose verifier reports it), the rest of placed episodes
-        rate, n = total[key], (total.get("grasp_kept_n") or 0) if key == "grasp_kept" else total["episodes"]
-        successes = 0 if rate is None else round(rate * n)  # rates are means of 0/1 per placed episode
+        # grasp_kept is a share of the successes (those whose verifier reports it), success_placed of the placed
+        # episodes, every other rate of all asked episodes (an unplaced grasp is a failure)
+        n = {"grasp_kept": total.get("grasp_kept_n") or 0, "success_placed": total["placed"]}.get(key, total["episodes"])
+        rate = total[key]
+        successes = 0 if rate is None else round(rate * n)  # rates are shares of 0/1 outcomes
         rows.setdefault(row, {})[res["meta"]["task"]] = {"rate": rate, "n": n, "successes": successes}
     return rows
 
@@ -134,7 +137,8 @@ def _round(x: float | None) -> float | None:
 def table_records(kind: str, cells: Cells, paper: dict | None = None) -> list[dict[str, Any]]:
     """One record per (row, task), missing cells included; then the paper's rows (source "paper", no n).
 
-    A missing cell has n None; a cell whose grasps were all skipped has n 0; both have rate None.
+    A missing cell has n None and rate None; a cell whose grasps were all unplaced has rate 0 (its
+    success_placed: n 0, rate None).
     """
     keys = _fields(kind)
     out: list[dict[str, Any]] = []
@@ -252,7 +256,7 @@ def draw_panel(ax, cells: Cells, title: str, metric: str = "success", legend_tit
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title=legend_title or None,
                   title_fontsize=8, frameon=False)
         ax.text(1.01, 0.0, "whiskers: 95% Wilson interval\n0: measured 0% (stub bar)\nn/a: no result, or n=0\n"
-                "n: placed episodes", transform=ax.transAxes, fontsize=7, va="bottom", color="0.3")
+                "n: asked episodes (unplaced = failure)", transform=ax.transAxes, fontsize=7, va="bottom", color="0.3")
     return drawn
 
 

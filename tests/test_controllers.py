@@ -82,6 +82,22 @@ def test_evaluate_with_the_controller_records_grasp_kept(tmp_path, capsys):
     assert "needs --env" in capsys.readouterr().err
 
 
+def test_asked_objects_without_grasps_stop_the_run_or_are_listed_never_dropped_silently(tmp_path, capsys):
+    from dextog_gym.paths import grasps_dir
+
+    one = str(grasps_dir() / "rule" / "stapler_000.npz")  # covers stapler_000 only
+    args = ["evaluate", "--verifier", "controller", "--env", "DexTOG/Stapler-v1", "--grasps", one,
+            "--objects", "stapler_000,stapler_001", "--grasps-per-object", "1", "--workers", "1", "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "stapler_001" in err and "--allow-missing" in err and "--objects stapler_000" in err
+    assert main([*args, "--allow-missing", "--out", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "left out, no grasps for them (--allow-missing): stapler_001" in out
+    assert json.loads((tmp_path / "r.json").read_text())["meta"]["dropped"].keys() == {"stapler_001"}
+    assert "verifier controller on" in out and "success_placed" in out
+
+
 def test_sampled_grasps_spread_across_the_set_and_are_seeded():
     req = EvalRequest(policy="controller", sample_grasps_per_object=8, seed=3)
     a, b = grasp_indices(98, "stapler_000", req), grasp_indices(98, "stapler_000", req)

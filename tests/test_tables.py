@@ -34,7 +34,7 @@ def result(task: str, grasps: str, split: str, successes: int, n: int, skipped: 
 
 @pytest.fixture
 def results_dir(tmp_path) -> Path:
-    """rule/seen: stapler 8/10, pen 0/6; isf/seen: stapler 3/4, bottle all skipped; nothing else measured."""
+    """rule/seen: stapler 8/10, pen 0/6; isf/seen: stapler 3/4, bottle all unplaced; nothing else measured."""
     folder = tmp_path / "results"
     for name, res in {"stapler__rule__seen": result("stapler", "rule", "seen", 8, 10),
                       "pen__rule__seen": result("pen", "rule", "seen", 0, 6),
@@ -65,7 +65,7 @@ Table II shape: success rate by starting grasps
 
 | grasps | objects | stapler | sprayer press | sprayer trigger | bottle | ballpoint |
 |---|---|---|---|---|---|---|
-| isf | seen | 75% (n=4) | – | – | – | – |
+| isf | seen | 75% (n=4) | – | – | 0% (n=3) | – |
 | rule | seen | 80% (n=10) | – | – | – | 0% (n=6) |
 
 Table IV shape: success rate by the grasp data the policy was trained on (each on its own grasps, seen objects)
@@ -100,8 +100,8 @@ def test_csv_has_n_successes_and_the_interval(results_dir, capsys):
     assert (pen["rate"], pen["n"], pen["ci_low"]) == ("0.0", "6", "0.0") and float(pen["ci_high"]) > 0.3
     missing = by_key[("ii", "measured", "rule", "seen", "bottle")]
     assert missing["rate"] == missing["n"] == missing["ci_low"] == ""
-    skipped = by_key[("ii", "measured", "isf", "seen", "bottle")]
-    assert (skipped["rate"], skipped["n"], skipped["ci_low"]) == ("", "0", "")
+    unplaced = by_key[("ii", "measured", "isf", "seen", "bottle")]  # every grasp unplaced: 3 failures
+    assert (unplaced["rate"], unplaced["n"], unplaced["ci_low"]) == ("0.0", "3", "0.0")
     assert len([r for r in rows if r["table"] == "ii"]) == 2 * 5  # every (row, task), missing cells included
     paper = [r for r in rows if r["source"] == "paper"]
     assert len(paper) == 3 * 5 and all(r["table"] == "iv" and r["n"] == "" and r["ci_low"] == "" for r in paper)
@@ -158,7 +158,7 @@ def test_zero_and_missing_are_drawn_differently(results_dir):
                                                                   "kind": "bar", "value": 80.0, "n": 10}
     assert drawn[("rule", "seen"), "pen"]["kind"] == "zero" and drawn[("rule", "seen"), "pen"]["n"] == 6
     assert drawn[("rule", "seen"), "bottle"]["kind"] == "missing" and drawn[("rule", "seen"), "bottle"]["n"] is None
-    assert drawn[("isf", "seen"), "bottle"]["kind"] == "missing" and drawn[("isf", "seen"), "bottle"]["n"] == 0
+    assert drawn[("isf", "seen"), "bottle"]["kind"] == "zero" and drawn[("isf", "seen"), "bottle"]["n"] == 3
 
     # The artists agree: a zero is a visible bar labelled "0", a missing cell an "n/a" and never a bar.
     bars = {p.get_gid(): p for p in ax.patches if p.get_gid()}
@@ -166,11 +166,11 @@ def test_zero_and_missing_are_drawn_differently(results_dir):
     assert bars["zero:rule / seen:pen"].get_height() > 0 and texts["value:rule / seen:pen"] == "0"
     assert not any(gid.startswith("missing:") for gid in bars)
     assert texts["missing:rule / seen:bottle"] == "n/a" and "value:rule / seen:bottle" not in texts
-    assert texts["n:rule / seen:pen"] == "n=6" and texts["n:isf / seen:bottle"] == "n=0"
+    assert texts["n:rule / seen:pen"] == "n=6" and texts["n:isf / seen:bottle"] == "n=3"
     assert "n:rule / seen:bottle" not in texts
     kinds = [r["kind"] for r in drawn.values()]
     assert len(bars) == kinds.count("bar") + kinds.count("zero")
-    assert list(texts.values()).count("n/a") == kinds.count("missing") == 7
+    assert list(texts.values()).count("n/a") == kinds.count("missing") == 6
 
 
 def test_chart_reports_a_panel_per_table(results_dir, tmp_path):
@@ -253,3 +253,13 @@ def test_overall_column_pools_each_row_s_episodes():
     assert pooled({}) is None
     text = to_markdown({("x", "seen"): row}, ("grasps", "objects"), intervals=True, overall=True)
     assert text.splitlines()[0].endswith("overall |") and "12% [" in text.splitlines()[2].split("|")[-2]
+
+
+def test_unplaced_grasps_are_failures_and_placed_only_is_its_own_column(results_dir, capsys):
+    from dextog_gym.policies.report import load_result, summarise
+
+    res = load_result(results_dir / "bottle__isf__seen.json")
+    total = summarise(res)[-1]
+    assert (total["episodes"], total["unplaced"], total["success"], total["success_placed"]) == (3, 3, 0.0, None)
+    code, out, _ = run(capsys, "table", str(results_dir), "--kind", "ii", "--metric", "success_placed")
+    assert code == 0 and "| isf | seen | 75% (n=4) | – | – | – | – |" in out

@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_grasps_per_object(p, None, makes=False, old=("--sample-grasps-per-object",), legacy_first_n=True)
     add_max_objects(p)
     add_workers(p)
+    p.add_argument("--allow-missing", action="store_true",
+                   help="leave out asked-for objects the grasps do not cover (listed in the result) instead of stopping "
+                        "with an error that names them")
     add_backend_argument(p)
     p.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (each episode: seed + its index)")
     p.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"), help="how to print the summary")
@@ -77,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
                       episodes_per_grasp=args.episodes_per_grasp, max_grasps_per_object=args.max_grasps_per_object,
                       max_objects=args.max_objects, workers=args.workers, backend=args.backend, seed=args.seed,
                       sample_grasps_per_object=args.grasps_per_object,
-                      progress=not args.no_progress, full_episodes=args.full_episodes)
+                      progress=not args.no_progress, full_episodes=args.full_episodes,
+                      allow_missing=args.allow_missing)
     if not args.out:
         result = evaluate(req)
     else:

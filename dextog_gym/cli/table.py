@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_grasps_per_object(b, None, makes=False, old=("--sample-grasps-per-object",), legacy_first_n=True)
     b.add_argument("--episodes-per-grasp", type=int, default=1, help="episodes from each grasp (default: 1)")
     add_workers(b, "rollouts")
+    b.add_argument("--allow-missing", action="store_true",
+                   help="leave out asked-for objects the grasps do not cover (listed in the result) instead of stopping "
+                        "with an error that names them")
     add_backend_argument(b)
     b.add_argument("--seed", type=int, default=0, help="base seed of the rollouts (default: 0)")
     b.add_argument("--fresh", action="store_true",
@@ -87,8 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="add a column pooling each row's episodes over its tasks (NDPP's Overall-Succ.)")
     t.add_argument("--intervals", action="store_true",
                    help="show each cell's 95 %% Wilson interval in the markdown table, e.g. 68%% [55–79] (n=56)")
-    t.add_argument("--metric", default="success", choices=("success", "at_end", "lift", "grasp_kept"),
-                   help="success (held at some step, the paper's), at_end (held at the last step), lift "
+    t.add_argument("--metric", default="success",
+                   choices=("success", "success_placed", "at_end", "lift", "grasp_kept"),
+                   help="success (held at some step, the paper's; an unplaced grasp is a failure), success_placed "
+                        "(the same over placed episodes only), at_end (held at the last step), lift "
                         "(lift criterion only) or grasp_kept (of the successes, the share whose starting pads "
                         "still touched after the lift; n counts those successes) (default: success)")
     t.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"),
@@ -122,7 +127,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         max_grasps_per_object=args.max_grasps_per_object, episodes_per_grasp=args.episodes_per_grasp,
         sample_grasps_per_object=args.grasps_per_object, verifier=verifier,
         workers=args.workers, backend=args.backend, seed=args.seed, progress=not args.no_progress, reuse=not args.fresh,
-        full_episodes=args.full_episodes))
+        full_episodes=args.full_episodes, allow_missing=args.allow_missing))
     cells = table_ii(results)
     who = ("the task controllers (no training)" if verifier == "controller"
            else f"the <task>_{policy_data} policies" if policy_data

@@ -55,6 +55,7 @@ class SuiteRequest:
     progress: bool = True
     reuse: bool = True  # keep cells in --out whose cell_key matches; False (--fresh) re-runs every cell
     full_episodes: bool = False  # True: every episode runs the whole horizon (False: it ends when its success latches)
+    allow_missing: bool = False  # asked objects without grasps: an error, or left out (listed in each cell's meta)
 
 
 def is_grasp_file(source: str) -> bool:
@@ -264,7 +265,7 @@ def _run_cells(req: SuiteRequest, memo: dict[Path, str | None]) -> list[dict[str
                     max_grasps_per_object=req.max_grasps_per_object, max_objects=req.max_objects,
                     sample_grasps_per_object=req.sample_grasps_per_object,
                     workers=req.workers, backend=req.backend, seed=req.seed, progress=req.progress,
-                    full_episodes=req.full_episodes),
+                    full_episodes=req.full_episodes, allow_missing=req.allow_missing),
                     partial=path.with_name(path.name + ".partial"))  # a killed cell resumes where it stopped
                 res["meta"]["cell_key"] = key
                 res["meta"]["cell_inputs"] = inputs

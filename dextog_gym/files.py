@@ -70,36 +70,55 @@ class FolderInUseError(RuntimeError):
 
 @contextlib.contextmanager
 def exclusive_lock(target: str | os.PathLike, what: str = "output", wait: float = 0.0):
-    """Hold ``<target>.lock`` (or ``<folder>/.lock``) for the block.
+    """Hold ``<target>.lock`` (or ``<folder>/.lock``) for the block; the file is gone again afterwards.
 
     With ``wait=0`` (run folders, outputs) another holder is an error at once; with ``wait > 0`` (a short
     read-modify-write such as a cache update) we wait our turn up to ``wait`` seconds first. ``flock``
-    locks die with their process, so a killed run never leaves a stale lock behind; the file itself stays
-    (it records the last holder's pid, which the error quotes).
+    locks die with their process, so a killed run never blocks the next one (its file stays behind, holding
+    the dead holder's pid, and is reused). The holder removes the file before it lets go; a waiter that
+    then wins the lock of the removed file sees it is no longer the one at the path and tries again, so
+    two processes never both hold the path.
     """
-    import fcntl
     import time
 
     target = Path(target)
     lock_path = target / ".lock" if target.is_dir() else target.with_name(target.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    fd = _take_lock(lock_path, target, what, deadline)
     try:
-        deadline, delay = time.monotonic() + wait, 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() < deadline:
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.05)
-                    continue
-                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
-                raise FolderInUseError(f"{target}: this {what} is in use by another process (pid {holder}); wait "
-                                       f"for it to finish or choose another path") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield lock_path
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock_path.unlink()  # still held: nobody can take this file between the unlink and the close
         os.close(fd)  # releases the flock
+
+
+def _take_lock(lock_path: Path, target: Path, what: str, deadline: float) -> int:
+    """An open descriptor holding the flock of the file that is at ``lock_path`` now."""
+    import fcntl
+    import time
+
+    delay = 0.001
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            if time.monotonic() < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+                continue
+            raise FolderInUseError(f"{target}: this {what} is in use by another process (pid {holder}); wait "
+                                   f"for it to finish or choose another path") from None
+        try:
+            current = os.stat(lock_path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            return fd
+        os.close(fd)  # we locked a file its holder had already removed: take the one at the path now

@@ -74,6 +74,15 @@ def diffutog_dir() -> Path:
     return assets_root() / "diffutog"
 
 
+def reference_policies_dir() -> Path:
+    """The shipped reference policy bundles: ``assets/policies/<task>_<data>/policy.{npz,json}``.
+
+    Always the installed ones, not ``$DEXTOG_ASSETS``: the leaderboard and the tables name them as the
+    verifiers, so a user's own asset tree must not swap them silently (train your own and pass its folder).
+    """
+    return package_data("dextog_gym.assets", "policies")
+
+
 def baselines_dir() -> Path:
     """The shipped baseline models (GraspCVAE, ContactNet, UniDexGrasp*): ``<assets>/baselines/``."""
     return assets_root() / "baselines"

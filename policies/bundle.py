@@ -96,7 +96,7 @@ class PolicyBundle:
             folder = folder.parent
         if not folder.is_dir():
             raise FileNotFoundError(f"policy {folder} does not exist (expected a folder with {WEIGHTS_FILE} "
-                                    f"and {META_FILE}, e.g. policies/reference/stapler_rule_residual)")
+                                    f"and {META_FILE}, e.g. assets/policies/stapler_rule_residual)")
         for name in (WEIGHTS_FILE, META_FILE):
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"policy {folder} has no {name}; was training stopped before the first "

@@ -22,13 +22,13 @@ import numpy as np
 from dextog_gym.envs.fingerprint import simulation_inputs
 from dextog_gym.envs.reward import TERM_NAMES
 from dextog_gym.files import sha256_file
-from dextog_gym.paths import package_data
+from dextog_gym.paths import reference_policies_dir
 from dextog_gym.policies import BACKENDS, CONTROLLER, REFERENCE_POLICY_DATA, reference_verifier
 from dextog_gym.policies.bundle import PolicyBundle
 from dextog_gym.policies.eval_pool import PartialResults, job_key, plan_key, run_parallel, run_serial
 from dextog_gym.policies.provenance import machine_info, versions
 
-REFERENCE_DIR = package_data("dextog_gym.policies", "reference")
+REFERENCE_DIR = reference_policies_dir()
 
 
 @dataclass

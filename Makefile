@@ -28,7 +28,7 @@ test: install browser sandbox docs
 
 # The documentation site (mkdocs.yml, docs/): strict, so a broken link or a missing included table fails the build.
 docs: install
-	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 # The leaderboard page is tested in headless Chromium (Debian's package). Installed here when we can (root and
 # apt-get); elsewhere its tests are skipped with the reason, and the rest of the suite runs.

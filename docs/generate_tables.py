@@ -42,6 +42,7 @@ COPIED: dict[str, str] = {
     "physics_fidelity": "results/physics_fidelity.txt",
 }
 
+BOARD = "leaderboard/README.md"  # written by `dextog leaderboard render`
 CONTROLLER = "results/controller/table_ii"
 RESIDUAL = "results/residual/table_ii"
 PPO = "results/ppo/table_ii"
@@ -62,6 +63,25 @@ def copied(source: str) -> str:
         return text
     rest = "".join(line for line in lines if not line.startswith("#"))
     return "```text\n" + "".join(line.lstrip("# ") for line in comments) + "```\n\n" + rest
+
+
+def board_overall() -> str:
+    """The committed board's "Overall" table of each track, under the track's title (the per-task tables stay in
+    leaderboard/README.md)."""
+    parts, track = [], ""
+    lines = (ROOT / BOARD).read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("## "):
+            track = line[3:]
+        elif line == "### Overall":
+            table: list[str] = []
+            for row in lines[i + 1:]:
+                if row.startswith("|"):
+                    table.append(row)
+                elif table:
+                    break
+            parts.append(f"**{track}**\n\n" + "\n".join(table) + "\n")
+    return "\n".join(parts)
 
 
 def load(folders: Sequence[str]) -> list[dict]:
@@ -101,7 +121,7 @@ def verifiers_on_rule_grasps() -> str:
     return to_markdown(cells, ("verifier",), paper, intervals=True)
 
 
-# Tables computed from result JSON folders: generated name -> (source folders, how to render them).
+# Tables computed from result JSON folders (and the board's overall tables): name -> (sources, how to render).
 COMPUTED: dict[str, tuple[tuple[str, ...], Callable[[], str]]] = {
     "controller_table_ii": ((CONTROLLER,), lambda: table_ii_markdown([CONTROLLER])),
     "controller_table_ii_grasp_kept": ((CONTROLLER,), lambda: table_ii_markdown([CONTROLLER], "grasp_kept")),
@@ -112,6 +132,7 @@ COMPUTED: dict[str, tuple[tuple[str, ...], Callable[[], str]]] = {
     "ppo_table_iv": ((PPO, "results/ppo/table_iv_isf"), lambda: table_iv_markdown([PPO, "results/ppo/table_iv_isf"])),
     "verifiers_on_rule_grasps": ((CONTROLLER, RESIDUAL, "results/residual/engine_on_rule", PPO),
                                  verifiers_on_rule_grasps),
+    "leaderboard_overall": ((BOARD,), board_overall),
 }
 
 

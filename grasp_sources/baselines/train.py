@@ -41,11 +41,50 @@ def train_baseline(data: TrainingData, run_dir: str | os.PathLike, config: Train
                    resume: bool = False, progress: bool = True, command: list[str] | None = None,
                    max_seconds: float | None = None) -> TrainResult:
     """Train (or continue, ``resume``) a baseline of ``model_config.kind`` on ``data`` in ``run_dir``."""
+    run = Path(run_dir)
+    doc, config, model_config = _open_run(run, data, config, model_config, resume)
+    doc["commands"].append(command or sys.argv)
+    s = _Session.start(data, config, model_config)
+    if resume:
+        s.restore(run / "state.pt", config)
     import torch
 
-    from dextog_gym.grasp_sources.baselines.models import build_model
+    clouds = torch.as_tensor(data.clouds, device=s.device)
+    val = _val_batch(data, s.val_rows, config.seed, s.device, clouds)
+    writer = _writer(run / "tb")
+    t0, start, history, last = time.time(), s.step, [], {}
+    bar = _bar(progress, config.iterations, s.step)
+    if bar is not None:
+        bar.set_description(f"{model_config.kind} train")
+    stopped_early = False
+    while s.step < config.iterations:
+        if max_seconds is not None and time.time() - t0 > max_seconds:
+            stopped_early = True
+            break
+        last = s.one_step(config, clouds)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{last['loss']:.3f}", refresh=False)
+        if s.step % config.log_every == 0 or s.step == config.iterations:
+            history.append(_log(s, last, val, config, doc, writer))
+        if s.step % config.checkpoint_every == 0 or s.step == config.iterations:
+            _checkpoint(run, s.model, s.ema, s.opt, s.step, s.sampler, doc, t0, start)
+    if stopped_early:
+        _checkpoint(run, s.model, s.ema, s.opt, s.step, s.sampler, doc, t0, start)
+        if progress:
+            print(f"stopped at {s.step} of {config.iterations} iterations after {max_seconds:.0f} s; --resume continues")
+    for closing in (bar, writer):
+        if closing is not None:
+            closing.close()
+    final = history[-1] if history else doc.get("last", {})
+    last = last or final
+    return TrainResult(run, s.step, time.time() - t0, float(last.get("loss", float("nan"))), final.get("val_loss"),
+                       history)
 
-    run = Path(run_dir)
+
+def _open_run(run: Path, data: TrainingData, config: TrainConfig, model_config: BaselineConfig,
+              resume: bool) -> tuple[dict, TrainConfig, BaselineConfig]:
+    """The run's record: read back (resume: same data, the stored configs) or new (never over an old run)."""
     state_path, run_json = run / "state.pt", run / "run.json"
     data_key = [s.get("sha256", s["data"]) for s in data.sources] + [len(data)]
     if resume:
@@ -62,73 +101,72 @@ def train_baseline(data: TrainingData, run_dir: str | os.PathLike, config: Train
         doc = {"model": model_config.to_json(), "train": asdict(config), "data": data.summary(), "data_key": data_key,
                "object_ids": data.object_ids, "groups": data.groups, "commands": [], "sessions": []}
     run.mkdir(parents=True, exist_ok=True)
-    doc["commands"].append(command or sys.argv)
-    device = _device(config.device)
-    torch.manual_seed(config.seed)
-    model = build_model(model_config).to(device)
-    ema = build_model(model_config).to(device)
-    ema.load_state_dict(model.state_dict())
-    ema.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    train_rows, val_rows = _split(data, config.val_fraction, config.seed)
-    sampler = BatchSampler(_subset(data, train_rows), config.batch, config.objects_per_batch, config.seed)
-    gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    step = 0
-    if resume:
-        state = torch.load(state_path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        step = int(state["step"])
-        gen.manual_seed(config.seed + 1 + step)
-        sampler.rng.bit_generator.state = json.loads(state["numpy_rng"])
-    clouds = torch.as_tensor(data.clouds, device=device)
-    val = _val_batch(data, val_rows, config.seed, device, clouds)
-    writer = _writer(run / "tb")
-    t0, start, history, last = time.time(), step, [], {}
-    bar = _bar(progress, config.iterations, step)
-    if bar is not None:
-        bar.set_description(f"{model_config.kind} train")
-    stopped_early = False
-    while step < config.iterations:
-        if max_seconds is not None and time.time() - t0 > max_seconds:
-            stopped_early = True
-            break
-        model.train()
-        loss, terms = model.loss(_batch(torch, device, *sampler.sample(), clouds), step / config.iterations, gen)
-        opt.zero_grad(set_to_none=True)
+    return doc, config, model_config
+
+
+class _Session:
+    """The model, its EMA copy, the optimiser and the seeded batch and noise streams of one training session."""
+
+    @classmethod
+    def start(cls, data: TrainingData, config: TrainConfig, model_config: BaselineConfig) -> "_Session":
+        import torch
+
+        from dextog_gym.grasp_sources.baselines.models import build_model
+
+        s = cls()
+        s.device = _device(config.device)
+        torch.manual_seed(config.seed)  # the order of what follows fixes the initial weights: keep it
+        s.model = build_model(model_config).to(s.device)
+        s.ema = build_model(model_config).to(s.device)
+        s.ema.load_state_dict(s.model.state_dict())
+        s.ema.requires_grad_(False)
+        s.opt = torch.optim.AdamW(s.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        train_rows, s.val_rows = _split(data, config.val_fraction, config.seed)
+        s.sampler = BatchSampler(_subset(data, train_rows), config.batch, config.objects_per_batch, config.seed)
+        s.gen = torch.Generator(device=s.device).manual_seed(config.seed + 1)
+        s.step = 0
+        return s
+
+    def restore(self, state_path: Path, config: TrainConfig) -> None:
+        import torch
+
+        state = torch.load(state_path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt.load_state_dict(state["opt"])
+        self.step = int(state["step"])
+        self.gen.manual_seed(config.seed + 1 + self.step)
+        self.sampler.rng.bit_generator.state = json.loads(state["numpy_rng"])
+
+    def one_step(self, config: TrainConfig, clouds) -> dict:
+        """One batch: loss, clipped gradient step, EMA update; returns the loss terms."""
+        import torch
+
+        self.model.train()
+        loss, terms = self.model.loss(_batch(torch, self.device, *self.sampler.sample(), clouds),
+                                      self.step / config.iterations, self.gen)
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
         with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
+            for pe, pm in zip(self.ema.parameters(), self.model.parameters()):
                 pe.lerp_(pm, 1 - config.ema)
-        step, last = step + 1, terms
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{terms['loss']:.3f}", refresh=False)
-        if step % config.log_every == 0 or step == config.iterations:
-            row = {"step": step, **terms}
-            if val is not None:
-                row["val_loss"] = _val_loss(ema, val, step / config.iterations)
-            history.append(row)
-            doc["last"] = row
-            if writer is not None:
-                for k, v in row.items():
-                    if k != "step":
-                        writer.add_scalar(f"train/{k}" if k != "val_loss" else "val/loss", v, step)
-        if step % config.checkpoint_every == 0 or step == config.iterations:
-            _checkpoint(run, model, ema, opt, step, sampler, doc, t0, start)
-    if stopped_early:
-        _checkpoint(run, model, ema, opt, step, sampler, doc, t0, start)
-        if progress:
-            print(f"stopped at {step} of {config.iterations} iterations after {max_seconds:.0f} s; --resume continues")
-    for closing in (bar, writer):
-        if closing is not None:
-            closing.close()
-    final = history[-1] if history else doc.get("last", {})
-    last = last or final
-    return TrainResult(run, step, time.time() - t0, float(last.get("loss", float("nan"))), final.get("val_loss"), history)
+        self.step += 1
+        return terms
+
+
+def _log(s: _Session, terms: dict, val, config: TrainConfig, doc: dict, writer) -> dict:
+    """The history row of this step (with the EMA model's validation loss), also to TensorBoard."""
+    row = {"step": s.step, **terms}
+    if val is not None:
+        row["val_loss"] = _val_loss(s.ema, val, s.step / config.iterations)
+    doc["last"] = row
+    if writer is not None:
+        for k, v in row.items():
+            if k != "step":
+                writer.add_scalar(f"train/{k}" if k != "val_loss" else "val/loss", v, s.step)
+    return row
 
 
 def _checkpoint(run: Path, model, ema, opt, step: int, sampler, doc: dict, t0: float, start: int) -> None:

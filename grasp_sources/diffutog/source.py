@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,56 @@ def resolve_device(device: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class SampleSetup:
+    """One ``sample`` call's inputs to a DiffuTOG model, the same for every source that samples from one."""
+
+    sentence: str
+    device: str
+    model_path: Path
+    model: Any  # network.Denoiser
+    doc: dict[str, Any]  # the model file's JSON
+    digest: str  # the model file's sha256
+    text: Any  # the sentence's embedding, [1, 384] on ``device``
+    cloud: Any  # the object's point cloud, [1, P, 3] on ``device``
+    seed: int  # drawn from the caller's rng: the one number that reproduces the call
+    gen: Any  # torch generator on ``device`` seeded with ``seed``
+
+    def provenance(self, source: str) -> dict[str, Any]:
+        """The provenance fields every DiffuTOG-model source starts with (the rest are its own)."""
+        return {"source": source, "version": 1, "seed": self.seed, "text": self.sentence, "model": self.model_path.name,
+                "model_sha256": self.digest, "model_steps": self.doc.get("steps")}
+
+
+def prepare_sample(label: str, model_path: Path, device: str, default_text: str | None, obj: ObjectAsset, task: str,
+                   n: int, rng: np.random.Generator, text: str | None) -> SampleSetup:
+    """Check the request, then load the model and embed the sentence and the object for ``sample``.
+
+    The sentence is ``text``, else the source's ``default_text``, else the task's canonical one. One
+    seed is drawn from ``rng`` and seeds a torch generator, so a call's grasps depend on ``rng`` alone.
+    ``label`` names the source in errors (a grasp for another task cannot be evaluated on the object).
+    """
+    import torch
+
+    from dextog_gym.grasp_sources.diffutog.dataset import object_cloud
+    from dextog_gym.grasp_sources.diffutog.language import canonical_sentence, check_text
+    from dextog_gym.grasp_sources.diffutog.text_encoder import TextEncoder
+
+    if task != obj.category:
+        raise ValueError(f"object {obj.id} is a {obj.category}; {label} grasps for task {task!r} cannot be "
+                         f"evaluated on it")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    sentence = check_text(text) if text is not None else (default_text or canonical_sentence(task))
+    device = resolve_device(device)
+    model, doc, digest = _load(model_path, device)
+    emb = torch.as_tensor(TextEncoder().embed([sentence]), device=device)
+    cloud = torch.as_tensor(object_cloud(obj), device=device)[None]
+    seed = int(rng.integers(2**63 - 1))
+    gen = torch.Generator(device=device).manual_seed(seed)
+    return SampleSetup(sentence, device, model_path, model, doc, digest, emb, cloud, seed, gen)
 
 
 class DiffuTogSource:
@@ -94,42 +145,23 @@ class DiffuTogSource:
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator, text: str | None = None) -> Grasps:
         import torch
 
-        from dextog_gym.grasp_sources.diffutog.collision import (
-            STEPS,
-            resolve_collisions,
-        )
-        from dextog_gym.grasp_sources.diffutog.dataset import object_cloud
         from dextog_gym.grasp_sources.diffutog.diffusion import (
             CosineSchedule,
             ancestral_sample,
         )
-        from dextog_gym.grasp_sources.diffutog.language import (
-            canonical_sentence,
-            check_text,
-        )
         from dextog_gym.grasp_sources.diffutog.representation import decode_numpy
-        from dextog_gym.grasp_sources.diffutog.text_encoder import TextEncoder
 
-        if task != obj.category:
-            raise ValueError(f"object {obj.id} is a {obj.category}; DiffuTOG grasps for task {task!r} cannot be "
-                             f"evaluated on it")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
-        sentence = check_text(text) if text is not None else (self.text or canonical_sentence(task))
-        device = resolve_device(self.device)
-        model, doc, digest = _load(self.model_path, device)
+        setup = prepare_sample("DiffuTOG", self.model_path, self.device, self.text, obj, task, n, rng, text)
+        model, device = setup.model, setup.device
         schedule = CosineSchedule(model.config.timesteps)
-        emb = torch.as_tensor(TextEncoder().embed([sentence]), device=device)
-        cloud = torch.as_tensor(object_cloud(obj), device=device)[None]
-        seed = int(rng.integers(2**63 - 1))
-        gen = torch.Generator(device=device).manual_seed(seed)
         t0 = time.perf_counter()
         xs = []
         with torch.no_grad():
-            feat = model.encode_object(cloud)
+            feat = model.encode_object(setup.cloud)
             for start in range(0, n, self.batch):
                 b = min(self.batch, n - start)
-                xs.append(ancestral_sample(model, schedule, emb.expand(b, -1), feat.expand(b, -1), gen).cpu().numpy())
+                xs.append(ancestral_sample(model, schedule, setup.text.expand(b, -1), feat.expand(b, -1),
+                                           setup.gen).cpu().numpy())
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         t_sample = time.perf_counter() - t0
@@ -139,30 +171,39 @@ class DiffuTogSource:
         t_coll = 0.0
         stats: dict[str, Any] = {"pen_before_cm": float("nan"), "pen_after_cm": float("nan")}
         if self.collision_handling and n:
-            from dextog_gym.hand.transforms import quat_wxyz_to_matrix
-            from dextog_gym.objects.shape import object_shape
-
-            t1 = time.perf_counter()
-            rot = np.stack([quat_wxyz_to_matrix(q) for q in quats])
-            res = resolve_collisions(object_shape(obj), rot, positions, joints,
-                                     steps=self.collision_steps if self.collision_steps is not None else STEPS,
-                                     contact_keeping=self.contact_keeping, device=device)
-            t_coll = time.perf_counter() - t1
             from dextog_gym.hand.transforms import matrices_to_quats_wxyz
 
+            res, t_coll = self._handle_collisions(obj, positions, quats, joints, device)
             positions, joints, quats = res.trans, res.joints, matrices_to_quats_wxyz(res.rot)
             extras = {"pen_before_cm": 100 * res.pen_before_m, "pen_after_cm": 100 * res.pen_after_m,
                       "pads_kept": res.pads_kept.astype(np.int8)}
             stats = {"pen_before_cm": float(extras["pen_before_cm"].mean()),
                      "pen_after_cm": float(extras["pen_after_cm"].mean()), "collision_steps_run": res.steps_run}
-        self.last_stats = {"text": sentence, "n": n, "device": device, "ms_per_grasp_sample": 1000 * t_sample / max(n, 1),
+        self.last_stats = {"text": setup.sentence, "n": n, "device": device,
+                           "ms_per_grasp_sample": 1000 * t_sample / max(n, 1),
                            "ms_per_grasp_collision": 1000 * t_coll / max(n, 1), **stats}
-        provenance = {"source": self.name, "version": 1, "seed": seed, "text": sentence,
-                      "model": self.model_path.name, "model_sha256": digest, "model_steps": doc.get("steps"),
-                      "collision_handling": self.collision_handling, "hand_encoder": model.config.hand_encoder,
+        provenance = {**setup.provenance(self.name), "collision_handling": self.collision_handling,
+                      "hand_encoder": model.config.hand_encoder,
                       "contact_keeping": self.collision_handling and self.contact_keeping}
         if self.collision_handling:
             from dextog_gym.grasp_sources.diffutog.collision import DEFAULT
 
             provenance["handling"] = DEFAULT.to_json()
         return Grasps.from_arrays(obj.id, task, positions, quats, joints, extras, provenance)
+
+    def _handle_collisions(self, obj: ObjectAsset, positions: np.ndarray, quats: np.ndarray, joints: np.ndarray,
+                           device: str):
+        """The test-time collision handling of the decoded grasps: (its result, the seconds it took)."""
+        from dextog_gym.grasp_sources.diffutog.collision import (
+            STEPS,
+            resolve_collisions,
+        )
+        from dextog_gym.hand.transforms import quat_wxyz_to_matrix
+        from dextog_gym.objects.shape import object_shape
+
+        t1 = time.perf_counter()
+        rot = np.stack([quat_wxyz_to_matrix(q) for q in quats])
+        res = resolve_collisions(object_shape(obj), rot, positions, joints,
+                                 steps=self.collision_steps if self.collision_steps is not None else STEPS,
+                                 contact_keeping=self.contact_keeping, device=device)
+        return res, time.perf_counter() - t1

@@ -125,34 +125,21 @@ class NdppSource:
     def sample(self, obj: ObjectAsset, task: str, n: int, rng: np.random.Generator, text: str | None = None) -> Grasps:
         import torch
 
-        from dextog_gym.grasp_sources.diffutog.dataset import object_cloud
         from dextog_gym.grasp_sources.diffutog.diffusion import CosineSchedule
-        from dextog_gym.grasp_sources.diffutog.language import canonical_sentence, check_text
         from dextog_gym.grasp_sources.diffutog.representation import decode_numpy
-        from dextog_gym.grasp_sources.diffutog.source import _load, resolve_device
-        from dextog_gym.grasp_sources.diffutog.text_encoder import TextEncoder
+        from dextog_gym.grasp_sources.diffutog.source import prepare_sample
         from dextog_gym.grasp_sources.ndpp.gradient import GradientGuidedSampler
         from dextog_gym.grasp_sources.ndpp.guidance import GuidedSampler, Schedule
         from dextog_gym.objects.shape import object_shape
 
-        if task != obj.category:
-            raise ValueError(f"object {obj.id} is a {obj.category}; NDPP-Grasp grasps for task {task!r} cannot be "
-                             f"evaluated on it")
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
-        sentence = check_text(text) if text is not None else (self.text or canonical_sentence(task))
-        device = resolve_device(self.device)
-        model, doc, digest = _load(self.model_path, device)
-        emb = torch.as_tensor(TextEncoder().embed([sentence]), device=device)
-        cloud = torch.as_tensor(object_cloud(obj), device=device)[None]
+        setup = prepare_sample("NDPP-Grasp", self.model_path, self.device, self.text, obj, task, n, rng, text)
+        model, device, gen = setup.model, setup.device, setup.gen
         cost = GraspCost(object_shape(obj), device, self.contact_keeping, **self.evaluator)
-        seed = int(rng.integers(2**63 - 1))
-        gen = torch.Generator(device=device).manual_seed(seed)
         schedule = Schedule(CosineSchedule(model.config.timesteps).betas)
         t0 = time.perf_counter()
         xs, net, evals, batches = [], 0, 0, 0
         with torch.no_grad():
-            eps = ConditionedEps(model, emb, model.encode_object(cloud))
+            eps = ConditionedEps(model, setup.text, model.encode_object(setup.cloud))
             for start in range(0, n, self.batch):
                 b = min(self.batch, n - start)
                 sampler = (GuidedSampler(eps, cost, schedule, self.config) if self.gradient_config is None else
@@ -168,12 +155,12 @@ class NdppSource:
         x = np.concatenate(xs) if xs else np.zeros((0, model.out.out_features), np.float32)
         positions, quats, joints = decode_numpy(x)
         per = max(n, 1)
-        self.last_stats = {"text": sentence, "n": n, "device": device, "ms_per_grasp": 1000 * seconds / per,
+        self.last_stats = {"text": setup.sentence, "n": n, "device": device, "ms_per_grasp": 1000 * seconds / per,
                            "network_calls_per_grasp": net / per, "cost_calls_per_grasp": evals / per,
                            "network_batches": batches}
-        provenance = {"source": self.name, "version": 1, "seed": seed, "text": sentence, "model": self.model_path.name,
-                      "model_sha256": digest, "model_steps": doc.get("steps"), "guidance": self.guidance,
+        provenance = {**setup.provenance(self.name), "guidance": self.guidance,
                       "guidance_config": vars(self.gradient_config or self.config).copy(),
-                      "contact_keeping": self.contact_keeping, "evaluator": dict(self.evaluator), "seconds": seconds, "grasps": n, "device": device,
+                      "contact_keeping": self.contact_keeping, "evaluator": dict(self.evaluator), "seconds": seconds,
+                      "grasps": n, "device": device,
                       "network_calls_per_grasp": net / per, "cost_calls_per_grasp": evals / per}
         return Grasps.from_arrays(obj.id, task, positions, quats, joints, {}, provenance)

@@ -1,8 +1,9 @@
 """A scripted policy: squeeze the grasp, lift the object, then close the fingers that do the task (or twist the cap).
 
-No learning: it is what ``dextog demo`` shows before reference policies exist, the probe the
-tests use to check that pressing, pulling and twisting move θ and the reward terms, and the
-lift-hold measurement of grasp sets. It reads only the action layout (``actions.py``) and,
+No learning: it is what ``dextog render`` shows (it needs no trained policy; the reference
+verifiers are the task controllers and residual PPO in ``policies/``), the probe the tests use to
+check that pressing, pulling and twisting move θ and the reward terms, and the lift-hold
+measurement of grasp sets. It reads only the action layout (``actions.py``) and,
 for the cap, the joint axis of the object in the scene.
 """
 

@@ -125,6 +125,7 @@ def verifiers_on_rule_grasps() -> str:
 COMPUTED: dict[str, tuple[tuple[str, ...], Callable[[], str]]] = {
     "controller_table_ii": ((CONTROLLER,), lambda: table_ii_markdown([CONTROLLER])),
     "controller_table_ii_grasp_kept": ((CONTROLLER,), lambda: table_ii_markdown([CONTROLLER], "grasp_kept")),
+    "controller_table_ii_placed": ((CONTROLLER,), lambda: table_ii_markdown([CONTROLLER], "success_placed")),
     "residual_table_ii": ((RESIDUAL,), lambda: table_ii_markdown([RESIDUAL])),
     "residual_table_iv": ((RESIDUAL, "results/residual/table_iv_isf", "results/residual/table_iv_engine"),
                           lambda: table_iv_markdown([RESIDUAL, "results/residual/table_iv_isf",

@@ -46,6 +46,9 @@ BOARD = "leaderboard/README.md"  # written by `dextog leaderboard render`
 CONTROLLER = "results/controller/table_ii"
 RESIDUAL = "results/residual/table_ii"
 PPO = "results/ppo/table_ii"
+RESIDUAL_IV = (RESIDUAL, "results/residual/table_iv_isf", "results/residual/table_iv_engine")  # raw, rule, engine
+PPO_IV = (PPO, "results/ppo/table_iv_isf")  # raw, rule
+ENGINE_ON_RULE = "results/residual/engine_on_rule"
 
 
 def header(sources: Sequence[str]) -> str:
@@ -62,7 +65,7 @@ def copied(source: str) -> str:
     if not comments:
         return text
     rest = "".join(line for line in lines if not line.startswith("#"))
-    return "```text\n" + "".join(line.lstrip("# ") for line in comments) + "```\n\n" + rest
+    return "```text\n" + "".join(line.removeprefix("#").lstrip(" ") for line in comments) + "```\n\n" + rest
 
 
 def board_overall() -> str:
@@ -113,7 +116,7 @@ def verifiers_on_rule_grasps() -> str:
     rows = {  # numbered so that to_markdown's name order is this order
         "1. task controller (no training)": CONTROLLER,
         "2. residual PPO, `<task>_rule_residual`": RESIDUAL,
-        "3. residual PPO trained on the data engine's grasps, `<task>_engine_residual`": "results/residual/engine_on_rule",
+        "3. residual PPO trained on the data engine's grasps, `<task>_engine_residual`": ENGINE_ON_RULE,
         "4. PPO alone (the paper's protocol), 30k steps, `<task>_rule_ppo30k`": PPO,
     }
     cells = {(title,): table_ii(load([folder]))[("rule", "seen")] for title, folder in rows.items()}
@@ -127,11 +130,9 @@ COMPUTED: dict[str, tuple[tuple[str, ...], Callable[[], str]]] = {
     "controller_table_ii_grasp_kept": ((CONTROLLER,), lambda: table_ii_markdown([CONTROLLER], "grasp_kept")),
     "controller_table_ii_placed": ((CONTROLLER,), lambda: table_ii_markdown([CONTROLLER], "success_placed")),
     "residual_table_ii": ((RESIDUAL,), lambda: table_ii_markdown([RESIDUAL])),
-    "residual_table_iv": ((RESIDUAL, "results/residual/table_iv_isf", "results/residual/table_iv_engine"),
-                          lambda: table_iv_markdown([RESIDUAL, "results/residual/table_iv_isf",
-                                                     "results/residual/table_iv_engine"])),
-    "ppo_table_iv": ((PPO, "results/ppo/table_iv_isf"), lambda: table_iv_markdown([PPO, "results/ppo/table_iv_isf"])),
-    "verifiers_on_rule_grasps": ((CONTROLLER, RESIDUAL, "results/residual/engine_on_rule", PPO),
+    "residual_table_iv": (RESIDUAL_IV, lambda: table_iv_markdown(RESIDUAL_IV)),
+    "ppo_table_iv": (PPO_IV, lambda: table_iv_markdown(PPO_IV)),
+    "verifiers_on_rule_grasps": ((CONTROLLER, RESIDUAL, ENGINE_ON_RULE, PPO),
                                  verifiers_on_rule_grasps),
     "leaderboard_overall": ((BOARD,), board_overall),
 }

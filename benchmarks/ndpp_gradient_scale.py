@@ -1,4 +1,4 @@
-"""Sweep NDPP source options on 2 seen objects per task × 4 grasps (README, NDPP Table 3 shape).
+"""Sweep NDPP source options on 2 seen objects per task × 4 grasps (docs/ndpp.md, NDPP Table 3 shape).
 
 Run: ``python benchmarks/ndpp_gradient_scale.py '[["surrogate λ5", {"guidance": "surrogate_gradient",
 "temperature": 5.0}], ["spsa λ50", {"guidance": "finite_difference", "temperature": 50.0}]]'``.

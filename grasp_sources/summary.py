@@ -1,4 +1,4 @@
-"""Per-task figures of a grasp root (``isf`` and ``rule`` folders): what the closing notes and README quote.
+"""Per-task figures of a grasp root (``isf`` and ``rule`` folders): what docs/grasps.md quotes.
 
 Everything is read back from the saved files (provenance and extras written by the pipeline), so
 the table can be re-printed at any time without regenerating: raw count and rate, the raw lift

@@ -10,9 +10,9 @@ BACKENDS = ("local", "ray")  # where rollouts run: local worker processes or Ray
 CONTROLLER = "controller"  # the training-free task controller of a task (policies/controllers.py)
 
 # Each task's reference verifier: its residual bundle where that beat the controller alone, else the
-# controller (issue 16: "never below the controller; else ship the controller and say why"). Measured on
-# rule grasps of seen objects, 8 sampled per object, seed 0 (README "Verifiers"), successes residual
-# against controller: stapler 97 against 98 (issue 16's rule set); on issue 17's functional rule sets,
+# controller (never below the controller; else ship the controller and say why). Measured on
+# rule grasps of seen objects, 8 sampled per object, seed 0 (docs/verifiers.md), successes residual
+# against controller: stapler 97 against 98 (the first rule sets); on the functional rule sets,
 # with residuals retrained on them: sprayer press 75 against 79, trigger 66 against 72, pen 24 against
 # 21 (of 112 episodes each), bottle 100 against 95 (of 103). BottleCap-v1 needs the cap held (the bundle was
 # re-checked, not retrained): on rule grasps of all 16 bottles, 5 per object, residual 64 against controller

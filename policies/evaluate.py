@@ -22,6 +22,7 @@ import numpy as np
 from dextog_gym.envs.fingerprint import simulation_inputs
 from dextog_gym.envs.reward import TERM_NAMES
 from dextog_gym.files import sha256_file
+from dextog_gym.grasps.file_source import grasps_digest
 from dextog_gym.paths import reference_policies_dir
 from dextog_gym.policies import BACKENDS, CONTROLLER, REFERENCE_POLICY_DATA, reference_verifier
 from dextog_gym.policies.bundle import PolicyBundle
@@ -286,10 +287,11 @@ def evaluate(req: EvalRequest, partial: str | os.PathLike | None = None) -> dict
     env_id, jobs, facts = plan_jobs(req)
     policy_path = resolve_verifier(req.policy, req.env_id)
     objects = facts["object_ids"]
-    grasp_file = Path(req.grasps)
+    grasp_path = Path(req.grasps)
+    on_disk = grasp_path.suffix == ".npz" and grasp_path.is_file() or grasp_path.is_dir()
     policy_hash = CONTROLLER if policy_path == CONTROLLER else sha256_file(Path(policy_path) / "policy.npz")
     key = plan_key(env_id, policy_path, policy_hash, simulation_inputs(), req.grasps,
-                   sha256_file(grasp_file) if grasp_file.suffix == ".npz" and grasp_file.is_file() else None,
+                   grasps_digest(grasp_path) if on_disk else None,
                    jobs, facts["grasps_per_object"], {"full_episodes": req.full_episodes})
     kept = PartialResults(Path(partial) if partial is not None else None, key)
     done = kept.done()

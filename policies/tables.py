@@ -48,7 +48,10 @@ def row_order(row: tuple) -> tuple:
 
 
 def _label(grasps: str) -> str:
-    return Path(grasps).stem if grasps.endswith(".npz") else grasps
+    """A row's name: a source name as is, a grasp file by its stem, a folder of them by its name."""
+    if grasps.endswith(".npz"):
+        return Path(grasps).stem
+    return Path(grasps).name if "/" in grasps or Path(grasps).is_dir() else grasps
 
 
 def _cells(results: list[dict[str, Any]], key_of, key: str = "success") -> Cells:

@@ -1,6 +1,6 @@
 """The committed leaderboard is consistent: store, reviewable JSON copies, rendered pages and baselines agree,
 and every result was measured on today's code, assets and verifiers (a change to any of them makes this fail
-until the baselines are re-evaluated; README "Leaderboard" says how)."""
+until the baselines are re-evaluated; docs/leaderboard.md says how)."""
 
 from __future__ import annotations
 

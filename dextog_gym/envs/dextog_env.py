@@ -2,8 +2,7 @@
 
 The five registered ids (``table.py``) are this class with a different ``task``. An episode:
 ``reset`` draws an object and a grasp (seeded), places the object at rest, the hand at the grasp
-and lets contacts settle with the joint targets at the grasp's own angles (no squeeze: holding with
-force is the policy's job, ``scene.RESET_SQUEEZE_RAD``); ``step`` moves the wrist and joint targets
+and lets contacts settle with the fingers squeezing; ``step`` moves the wrist and joint targets
 by the action's deltas (``actions.py``) and runs ``frame_skip`` physics steps at 240 Hz.
 """
 
@@ -61,11 +60,9 @@ class DexTOGEnv(gym.Env):
     the cap at the start), so evaluations may stop early.
 
     **Starting state**: an object (seeded draw, or ``reset(options={"object_id", "grasp_index"})``) at rest,
-    the hand placed at the grasp with its joint targets at the grasp's angles (no squeeze) and the contacts
-    settled; every object but the fixed bottle at a random yaw (``CategorySpec.random_yaw``).
+    the hand placed at the grasp and the contacts settled; staplers and pens at a random yaw.
 
-    **Arguments**: ``grasp_source`` (a source name, a ``.npz`` file or a folder of them; ``module:Class`` with
-    ``allow_import``), ``objects`` (seen | unseen | all | a comma-separated selection | a list of ids),
+    **Arguments**: ``grasp_source`` (a source name or ``.npz``), ``objects`` (seen | unseen | all | ids),
     ``reward`` (paper | dextog_code), ``reward_weights``, ``render_mode`` (None | rgb_array | human),
     ``frame_skip``, ``grasps_per_object``, ``self_collision``, ``allow_import``.
 
@@ -171,8 +168,6 @@ class DexTOGEnv(gym.Env):
         from dextog_gym.envs.scene import RESET_SQUEEZE_RAD
         from dextog_gym.hand.grip import squeeze_targets
 
-        # The episode's joint targets continue the scene's settle targets: the grasp's own angles
-        # (RESET_SQUEEZE_RAD is 0: no squeeze), so a zero action keeps the grasp as placed.
         wrist_pos, wrist_quat = self.scene.wrist_pose()
         wrist_rot = quat_wxyz_to_matrix(wrist_quat)
         palm, _ = self.scene.hand_points()

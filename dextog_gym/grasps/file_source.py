@@ -37,6 +37,15 @@ def load_grasps(path: str | os.PathLike) -> Grasps:
     return Grasps.load(path)
 
 
+def grasps_digest(path: str | os.PathLike) -> str:
+    """sha256 of a grasp file, or of a folder's per-object files (their names and digests): a changed, added
+    or removed file changes it."""
+    path = Path(path)
+    if path.is_dir():
+        return sha256_text("\n".join(f"{f.name} {sha256_file(f)}" for f in grasp_files(path)))
+    return sha256_file(path)
+
+
 class FileSource:
     """Grasps read from one ``.npz`` written by :meth:`Grasps.save`, or from every ``.npz`` of a folder."""
 
@@ -45,10 +54,7 @@ class FileSource:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._grasps = load_grasps(self.path)
-        files = grasp_files(self.path) if self.path.is_dir() else None
-        # A folder's digest: its files' names and digests, so a changed or added file changes it.
-        self._sha256 = (sha256_text("\n".join(f"{f.name} {sha256_file(f)}" for f in files)) if files
-                        else sha256_file(self.path))
+        self._sha256 = grasps_digest(self.path)
 
     def __repr__(self) -> str:
         return f"FileSource({str(self.path)!r}, {len(self._grasps)} grasps, {len(self.object_ids())} objects)"

@@ -59,20 +59,22 @@ class SuiteRequest:
 
 
 def is_grasp_file(source: str) -> bool:
-    """The registry's rule (grasps.registry.get_source): a spec ending in .npz or naming a file is a file."""
-    return source.endswith(".npz") or Path(source).is_file()
+    """The registry's rule (grasps.registry.get_source): a spec ending in .npz or naming a file or a folder
+    (of per-object files) is grasps on disk, not a source name."""
+    return source.endswith(".npz") or Path(source).is_file() or Path(source).is_dir()
 
 
 def source_tag(source: str) -> str:
     """The source's part of a cell file name.
 
-    A registered name is used as is. A grasp file is ``<stem>-<8 hex of its absolute path>``, so two files
-    with the same stem in different folders get different cells instead of overwriting each other's.
+    A registered name is used as is. A grasp file (or folder) is ``<stem>-<8 hex of its absolute path>``, so
+    two with the same stem in different folders get different cells instead of overwriting each other's.
     """
     if not is_grasp_file(source):
         return source
     path = Path(source).expanduser().resolve()
-    return f"{path.stem}-{sha256_text(str(path))[:8]}"
+    stem = path.name if path.is_dir() else path.stem
+    return f"{stem}-{sha256_text(str(path))[:8]}"
 
 
 def task_verifier(req: SuiteRequest, task: str) -> str:
@@ -100,7 +102,10 @@ def _legacy_cell_path(out: Path, task: str, source: str, split: str, policy_data
 
 
 def _hash_or_none(path: Path) -> str | None:
-    return sha256_file(path) if path.is_file() else None
+    """A file's sha256, a folder's over its grasp files (file_source.grasps_digest), None when absent."""
+    from dextog_gym.grasps.file_source import grasps_digest
+
+    return grasps_digest(path) if path.is_file() or path.is_dir() else None
 
 
 def _cell_objects(task: str, split: str, max_objects: int | None) -> list[str] | None:

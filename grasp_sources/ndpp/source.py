@@ -83,7 +83,7 @@ class NdppSource:
                  contact_keeping: bool = True, batch: int = DEFAULT_BATCH, device: str = "auto",
                  text: str | None = None, refresh_every: int | None = None, guidance: str = "optimal_control",
                  evaluator: dict[str, Any] | None = None) -> None:
-        """``DEFAULTS`` (the shipped sets' settings) were chosen on 8 grasps × 5 objects (README "NDPP-Grasp")."""
+        """``DEFAULTS`` (the shipped sets' settings) were chosen on 8 grasps × 5 objects (docs/ndpp.md)."""
         from dextog_gym.grasp_sources.diffutog.language import check_text
         from dextog_gym.grasp_sources.diffutog.source import shipped_model_path
         from dextog_gym.grasp_sources.ndpp.guidance import GuidanceConfig

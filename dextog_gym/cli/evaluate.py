@@ -29,10 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "dextog evaluate --verifier reference --env DexTOG/PenPress-v1 --grasps open_hand --objects seen "
                            "--max-objects 2 --grasps-per-object 8"),
                        help="success of a verifier (reference, controller, a bundle) from the grasps of a grasp set",
-                       description="Deterministic rollouts of a trained policy from every grasp of a grasp set "
+                       description="Deterministic rollouts of a verifier from the grasps of a grasp set "
                                    "(reset options object_id/grasp_index), in parallel processes. Prints per-object "
-                                   "and per-task success (latched, at the end, lift-only), mean return and per-term "
-                                   "returns; --out keeps every episode as JSON for `dextog table`.")
+                                   "and per-task success (latched, at the end, lift-only; a grasp that cannot be "
+                                   "placed counts as a failure, success_placed is the rate over placed grasps), mean "
+                                   "return and per-term returns; --out keeps every episode as JSON for `dextog table`.")
     add_verifier(p, old=("--policy",))
     add_grasps(p, "rule")
     add_objects(p, "seen")

@@ -37,7 +37,7 @@ browser:
 		{ apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } ; } || \
 		echo "chromium is not installed and cannot be installed here: the browser tests will be skipped"
 
-# Submitted grasp generators (the leaderboard's generator track) run in a bubblewrap sandbox (leaderboard/sandbox.py).
+# Submitted grasp generators (the leaderboard's generator track) run in a bubblewrap sandbox (dextog_gym/leaderboard/sandbox.py).
 # Installed here when we can (root and apt-get); elsewhere the generator-track tests are skipped with the reason.
 sandbox:
 	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \

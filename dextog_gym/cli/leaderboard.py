@@ -8,7 +8,7 @@ from pathlib import Path
 from dextog_gym.cli.helptext import add_backend_argument, examples
 from dextog_gym.cli.vocabulary import add_workers, deprecated
 
-# The baselines' names, for the parser without importing the leaderboard (leaderboard/baselines.py BASELINES).
+# The baselines' names, for the parser without importing the leaderboard (dextog_gym/leaderboard/baselines.py BASELINES).
 BASELINE_NAMES = ("isf", "rule", "diffutog", "ndpp", "cvae", "grasptta", "unidexgrasp", "random", "shifted", "open_hand", "selection")
 SECRET_ENV = "DEXTOG_LEADERBOARD_SECRET"
 DEFAULT_DB = Path("leaderboard/leaderboard.sqlite")

@@ -88,6 +88,6 @@ def run_train(args: argparse.Namespace) -> int:
                             progress=not args.no_progress, command=["dextog", *map(str, args.argv)],
                             max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
     val = f", val loss {result.val_loss:.4f}" if result.val_loss is not None else ""
-    print(f"{result.steps} iterations in {result.seconds:.0f} s this session; loss {result.final_loss:.4f}{val}")
+    print(f"{result.steps} iterations in {result.seconds:.0f} s (this call); loss {result.final_loss:.4f}{val}")
     print(f"model: {args.out / 'model.npz'}   TensorBoard: tensorboard --logdir {args.out / 'tb'}")
     return 0

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     summary = train(req)
     last = summary["sessions"][-1]
     print(f"{args.env}: {summary['trained_timesteps']} steps in {out} "
-          f"({last['env_steps_per_s']} env steps/s this session; rollouts {last['rollout_share']:.0%}, "
+          f"({last['env_steps_per_s']} env steps/s in this call; rollouts {last['rollout_share']:.0%}, "
           f"learner {last['learner_share']:.0%} of the time)")
     print(f"policy: {out / 'policy'}    TensorBoard: tensorboard --logdir {out / 'tb'}")
     return 0

@@ -29,6 +29,7 @@ from dextog_gym.grasp_sources.diffutog.train import (
     _split,
     _subset,
     _writer,
+    optimizer_step,
 )
 
 
@@ -145,13 +146,7 @@ class _Session:
         self.model.train()
         loss, terms = self.model.loss(_batch(torch, self.device, *self.sampler.sample(), clouds),
                                       self.step / config.iterations, self.gen)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        with torch.no_grad():
-            for pe, pm in zip(self.ema.parameters(), self.model.parameters()):
-                pe.lerp_(pm, 1 - config.ema)
+        optimizer_step(loss, self.model, self.ema, self.opt, config.ema)
         self.step += 1
         return terms
 

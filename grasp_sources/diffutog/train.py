@@ -246,15 +246,23 @@ def _train_step(s: _Session, clouds) -> dict[str, float]:
     loss, terms = diffusion_loss(s.model, s.schedule, torch.as_tensor(x, device=device),
                                  torch.as_tensor(text, device=device), clouds[torch.as_tensor(objs, device=device)],
                                  torch.as_tensor(slot, device=device), s.config.lambda_fk, s.gen)
-    s.opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(s.model.parameters(), 1.0)
-    s.opt.step()
-    with torch.no_grad():
-        for pe, pm in zip(s.ema.parameters(), s.model.parameters()):
-            pe.lerp_(pm, 1 - s.config.ema)
+    optimizer_step(loss, s.model, s.ema, s.opt, s.config.ema)
     s.step += 1
     return terms
+
+
+def optimizer_step(loss, model, ema, opt, ema_decay: float) -> None:
+    """Backward, gradient norm clipped at 1, an AdamW step, then the EMA copy follows (DiffuTOG and the
+    baselines train the same way)."""
+    import torch
+
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.lerp_(pm, 1 - ema_decay)
 
 
 def _log(s: _Session, clouds, val: dict[str, Any] | None, writer) -> None:
